@@ -1,0 +1,149 @@
+// Package testenv gives tests isolated access to the real PostgreSQL and RabbitMQ of the
+// machine they run on.
+//
+// Tests never mock the database or the broker. When a service is unreachable a test fails;
+// outside CI (CI unset) it is skipped instead, with the reason, so that a developer without
+// the services can still run the pure tests. In CI (CI=true) a missing service is a failure.
+//
+// Addresses come from TEST_DATABASE_URL and TEST_BROKER_URL, defaulting to the local
+// services: postgres://postgres@127.0.0.1:5432/test and amqp://guest:guest@127.0.0.1:5672/.
+package testenv
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// DefaultDatabaseURL is the local PostgreSQL used when TEST_DATABASE_URL is unset.
+const DefaultDatabaseURL = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+
+// DefaultBrokerURL is the local RabbitMQ used when TEST_BROKER_URL is unset.
+const DefaultBrokerURL = "amqp://guest:guest@127.0.0.1:5672/"
+
+// DatabaseURL returns the PostgreSQL URL for tests, after checking that the server answers.
+func DatabaseURL(t testing.TB) string {
+	t.Helper()
+	u := getenv("TEST_DATABASE_URL", DefaultDatabaseURL)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, u)
+	if err != nil {
+		unavailable(t, "PostgreSQL", u, err)
+	}
+	_ = conn.Close(ctx)
+	return u
+}
+
+// Schema creates a fresh schema, drops it when the test ends, and returns a database URL
+// whose connections use it as their search_path. Each test gets its own tables.
+func Schema(t testing.TB) string {
+	t.Helper()
+	base := DatabaseURL(t)
+	name := "test_" + Token()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, base)
+	if err != nil {
+		t.Fatalf("testenv: connect to PostgreSQL: %v", err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+pgx.Identifier{name}.Sanitize()); err != nil {
+		t.Fatalf("testenv: create schema %s: %v", name, err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		conn, err := pgx.Connect(ctx, base)
+		if err != nil {
+			t.Logf("testenv: drop schema %s: %v", name, err)
+			return
+		}
+		defer conn.Close(ctx)
+		if _, err := conn.Exec(ctx, "DROP SCHEMA "+pgx.Identifier{name}.Sanitize()+" CASCADE"); err != nil {
+			t.Logf("testenv: drop schema %s: %v", name, err)
+		}
+	})
+	return WithSearchPath(base, name)
+}
+
+// WithSearchPath returns rawURL with its connections' search_path set to schema.
+func WithSearchPath(rawURL, schema string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return rawURL
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// BrokerURL returns the RabbitMQ URL for tests, after checking that the server accepts TCP
+// connections.
+func BrokerURL(t testing.TB) string {
+	t.Helper()
+	u := getenv("TEST_BROKER_URL", DefaultBrokerURL)
+	pu, err := url.Parse(u)
+	if err != nil {
+		t.Fatalf("testenv: TEST_BROKER_URL %q: %v", u, err)
+	}
+	host := pu.Host
+	if pu.Port() == "" {
+		host = net.JoinHostPort(pu.Hostname(), "5672")
+	}
+	c, err := net.DialTimeout("tcp", host, 3*time.Second)
+	if err != nil {
+		unavailable(t, "RabbitMQ", u, err)
+	}
+	_ = c.Close()
+	return u
+}
+
+// Token returns a short random lowercase hex string for unique names (schemas, queues).
+func Token() string {
+	var b [6]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err)
+	}
+	return hex.EncodeToString(b[:])
+}
+
+// InCI reports whether the tests run in CI, where missing services are failures.
+func InCI() bool {
+	v := strings.ToLower(os.Getenv("CI"))
+	return v != "" && v != "0" && v != "false"
+}
+
+func unavailable(t testing.TB, what, u string, err error) {
+	t.Helper()
+	msg := fmt.Sprintf("testenv: %s at %s is unreachable: %v", what, redact(u), err)
+	if InCI() {
+		t.Fatal(msg + " (CI is set: this test needs the real service)")
+	}
+	t.Skip(msg + " (skipped because CI is unset; start the service to run this test)")
+}
+
+func redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return raw
+	}
+	return u.Redacted()
+}
+
+func getenv(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
