@@ -1,0 +1,56 @@
+# The Go dispatcher for Pacifica. `make help` lists the targets.
+
+GO        ?= go
+BIN       ?= bin
+PKGS      ?= ./...
+# Tests that need PostgreSQL or RabbitMQ read these (defaults: the local services).
+export TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
+export TEST_BROKER_URL   ?= amqp://guest:guest@127.0.0.1:5672/
+FUZZTIME  ?= 10s
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## Show this help.
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_.-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: build
+build: ## Build the binaries into bin/ (dispatcher, pacifica-sim).
+	@mkdir -p $(BIN)
+	$(GO) build -o $(BIN)/ ./cmd/...
+
+.PHONY: test
+test: ## Run all tests with the race detector (needs the local PostgreSQL and RabbitMQ).
+	$(GO) vet $(PKGS)
+	$(GO) test -race -count=1 -timeout 20m $(PKGS)
+
+.PHONY: test-short
+test-short: ## Run the tests in short mode (smaller sizes), without the race detector.
+	$(GO) test -short -count=1 $(PKGS)
+
+.PHONY: fmt
+fmt: ## Format the code.
+	gofmt -w $$(git ls-files '*.go')
+
+.PHONY: lint
+lint: ## gofmt check, go vet, and golangci-lint when it is installed (see .golangci.yml).
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+	@if command -v golangci-lint >/dev/null 2>&1; then golangci-lint run; \
+	 else echo "golangci-lint is not installed: skipped (go install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@latest)"; fi
+
+.PHONY: fuzz
+fuzz: ## Run every fuzz target for FUZZTIME each (default 10s).
+	@set -e; for pkg in $$($(GO) list ./pkg/...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+	    echo "fuzz $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg; \
+	  done; \
+	done
+
+.PHONY: demo
+demo: build ## Run the main job on the sample data, on this machine (see README).
+	$(GO) run ./cmd/demo
+
+.PHONY: clean
+clean: ## Remove build output.
+	rm -rf $(BIN) .demo
