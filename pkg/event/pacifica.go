@@ -1,0 +1,154 @@
+package event
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"regexp"
+	"slices"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2/event"
+
+	"github.com/pacifica/pacifica-dispatcher-go/pkg/jsonpath2"
+)
+
+// ParsePacifica reads Pacifica's CloudEvents 0.1 JSON envelope.
+func ParsePacifica(body []byte) (*Event, error) {
+	var probe map[string]json.RawMessage
+	if err := json.Unmarshal(body, &probe); err != nil {
+		return nil, fmt.Errorf("%w: the body is not a JSON object: %v", ErrMalformed, jsonErr(err))
+	}
+	return fromPacifica(body, probe)
+}
+
+// extensionName is what CloudEvents 1.0 allows as an attribute name; Pacifica extensions
+// with other names are kept in Raw and Document but not copied to CE.
+var extensionName = regexp.MustCompile(`^[a-z0-9]{1,20}$`)
+
+func fromPacifica(body []byte, f map[string]json.RawMessage) (*Event, error) {
+	str := func(key string, required bool) (string, error) {
+		raw, ok := f[key]
+		if !ok || string(raw) == "null" {
+			if required {
+				return "", fmt.Errorf("%w: %s: missing", ErrMalformed, key)
+			}
+			return "", nil
+		}
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return "", fmt.Errorf("%w: %s: want a string, got %s", ErrMalformed, key, jsonKind(raw))
+		}
+		if required && s == "" {
+			return "", fmt.Errorf("%w: %s: empty", ErrMalformed, key)
+		}
+		return s, nil
+	}
+	var (
+		vals = map[string]string{}
+		err  error
+	)
+	for _, k := range []string{"cloudEventsVersion", "eventType", "source", "eventID"} {
+		if vals[k], err = str(k, true); err != nil {
+			return nil, err
+		}
+	}
+	for _, k := range []string{"eventTime", "contentType", "eventTypeVersion", "schemaURL"} {
+		if vals[k], err = str(k, false); err != nil {
+			return nil, err
+		}
+	}
+	ce := cloudevents.New()
+	ce.SetID(vals["eventID"])
+	ce.SetSource(vals["source"])
+	ce.SetType(vals["eventType"])
+	ct := vals["contentType"]
+	if ct == "" {
+		ct = "application/json"
+	}
+	ce.SetDataContentType(ct)
+	ev := &Event{Raw: body, Mode: ModePacifica, timeText: vals["eventTime"]}
+	if t, ok := ev.Time(); ok {
+		ce.SetTime(t)
+	}
+	if raw, ok := f["extensions"]; ok && string(raw) != "null" {
+		var ext map[string]json.RawMessage
+		if err := json.Unmarshal(raw, &ext); err != nil {
+			return nil, fmt.Errorf("%w: extensions: want an object, got %s", ErrMalformed, jsonKind(raw))
+		}
+		for k, v := range ext {
+			var s any
+			if extensionName.MatchString(k) && json.Unmarshal(v, &s) == nil && s != nil {
+				ce.SetExtension(k, fmt.Sprint(s))
+			}
+		}
+	}
+	if raw, ok := f["data"]; ok {
+		ev.data = bytes.TrimSpace(raw)
+		ce.DataEncoded = ev.data
+	}
+	ev.CE = ce
+	return ev, nil
+}
+
+func jsonKind(raw json.RawMessage) string {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 {
+		return "nothing"
+	}
+	switch raw[0] {
+	case '"':
+		return "a string"
+	case '{':
+		return "an object"
+	case '[':
+		return "a list"
+	case 't', 'f':
+		return "a boolean"
+	case 'n':
+		return "null"
+	}
+	return "a number"
+}
+
+// Document returns the event as Pacifica's CloudEvents 0.1 JSON: the document that route
+// and subscription filters are applied to (notifications applies subscription filters to
+// that form). For a Pacifica event it is Raw itself; for a CloudEvents 1.0/0.3 event it is
+// an envelope built from its attributes, with its JSON data kept verbatim (data that is not
+// JSON becomes a JSON string).
+func (e *Event) Document() []byte {
+	if e.Mode == ModePacifica {
+		return e.Raw
+	}
+	doc := jsonpath2.NewObject()
+	doc.Set("cloudEventsVersion", "0.1")
+	doc.Set("eventType", e.Type())
+	doc.Set("source", e.Source())
+	doc.Set("eventID", e.ID())
+	if e.timeText != "" {
+		doc.Set("eventTime", e.timeText)
+	}
+	ext := jsonpath2.NewObject()
+	exts := e.CE.Extensions()
+	for _, k := range slices.Sorted(maps.Keys(exts)) {
+		ext.Set(k, fmt.Sprint(exts[k]))
+	}
+	doc.Set("extensions", ext)
+	ct := e.CE.DataContentType()
+	if ct == "" {
+		ct = "application/json"
+	}
+	doc.Set("contentType", ct)
+	if d := e.CE.Data(); len(d) > 0 {
+		if v, err := jsonpath2.Decode(d); err == nil {
+			doc.Set("data", v)
+		} else {
+			doc.Set("data", string(d))
+		}
+	}
+	b, err := jsonpath2.Encode(doc)
+	if err != nil {
+		return nil
+	}
+	return b
+}
