@@ -54,7 +54,7 @@ type parser struct {
 	pos  int
 }
 
-func (ps *parser) peek() token    { return ps.toks[ps.pos] }
+func (ps *parser) peek() token { return ps.toks[ps.pos] }
 func (ps *parser) peekAt(n int) token {
 	if ps.pos+n < len(ps.toks) {
 		return ps.toks[ps.pos+n]
