@@ -1,0 +1,306 @@
+package jobstore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+)
+
+// Outcome is how a running job ended.
+type Outcome struct {
+	// State is Succeeded, Failed or Cancelled.
+	State         State
+	Error         string
+	TransactionID *int64
+	Details       json.RawMessage
+}
+
+// Attempt is one attempt of a job.
+type Attempt struct {
+	N          int
+	Owner      string
+	StartedAt  time.Time
+	FinishedAt *time.Time
+	Outcome    string
+	Error      string
+}
+
+// Count is the number of jobs of a route in a state.
+type Count struct {
+	Route string
+	State State
+	N     int64
+}
+
+// Pending returns the outbox: queued jobs not yet on the broker whose time has come, with
+// the attempt number each is at (pass both back to MarkPublished).
+func (s *Store) Pending(ctx context.Context, limit int) ([]uuid.UUID, error) {
+	rows, err := s.pool.Query(ctx, `SELECT id FROM jobs
+		WHERE state = 'queued' AND NOT published AND next_attempt_at <= now()
+		ORDER BY next_attempt_at LIMIT $1`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("jobstore: pending jobs: %w", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+	if err != nil {
+		return nil, fmt.Errorf("jobstore: pending jobs: %w", err)
+	}
+	return ids, nil
+}
+
+// MarkPublished records that the jobs' messages are on the broker. Only jobs still queued
+// and not published since are marked.
+func (s *Store) MarkPublished(ctx context.Context, ids []uuid.UUID) error {
+	_, err := s.pool.Exec(ctx, `UPDATE jobs SET published = true
+		WHERE id = ANY($1) AND state = 'queued' AND NOT published AND next_attempt_at <= now()`, ids)
+	if err != nil {
+		return fmt.Errorf("jobstore: mark %d jobs published: %w", len(ids), err)
+	}
+	return nil
+}
+
+const claimSQL = `
+WITH c AS (
+	UPDATE jobs SET state = 'running', attempts = attempts + 1, started_at = now(), updated_at = now(),
+		lease_owner = $2, lease_expires_at = now() + make_interval(secs => $3), published = false
+	WHERE id = $1 AND state = 'queued' AND next_attempt_at <= now() AND NOT cancel_requested
+	RETURNING id, attempts
+)
+INSERT INTO job_attempts (job_id, n, owner) SELECT id, attempts, $2 FROM c
+RETURNING job_id`
+
+// Claim takes a queued job whose time has come for owner, under a lease, and counts the
+// attempt. Otherwise it returns ErrNotClaimable (or ErrNotFound).
+func (s *Store) Claim(ctx context.Context, id uuid.UUID, owner string, lease time.Duration) (Job, error) {
+	var got uuid.UUID
+	err := s.pool.QueryRow(ctx, claimSQL, id, owner, lease.Seconds()).Scan(&got)
+	if errors.Is(err, pgx.ErrNoRows) {
+		j, gerr := s.Get(ctx, id)
+		if gerr != nil {
+			return Job{}, gerr
+		}
+		why := string(j.State)
+		if j.State == Queued {
+			why = "queued until " + j.NextAttemptAt.UTC().Format(time.RFC3339)
+			if j.CancelRequested {
+				why = "cancel requested"
+			}
+		}
+		return Job{}, fmt.Errorf("%w: job %s is %s", ErrNotClaimable, id, why)
+	}
+	if err != nil {
+		return Job{}, fmt.Errorf("jobstore: claim job %s: %w", id, err)
+	}
+	return s.Get(ctx, id)
+}
+
+// Heartbeat renews owner's lease on a running job and reports whether an operator asked
+// to cancel it. ErrLeaseLost means the job is no longer owner's.
+func (s *Store) Heartbeat(ctx context.Context, id uuid.UUID, owner string, lease time.Duration) (bool, error) {
+	var cancel bool
+	err := s.pool.QueryRow(ctx, `UPDATE jobs SET lease_expires_at = now() + make_interval(secs => $3)
+		WHERE id = $1 AND state = 'running' AND lease_owner = $2 RETURNING cancel_requested`,
+		id, owner, lease.Seconds()).Scan(&cancel)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return false, fmt.Errorf("%w: job %s", ErrLeaseLost, id)
+	}
+	if err != nil {
+		return false, fmt.Errorf("jobstore: heartbeat job %s: %w", id, err)
+	}
+	return cancel, nil
+}
+
+const finishSQL = `
+WITH f AS (
+	UPDATE jobs SET state = $3, finished_at = now(), updated_at = now(), lease_owner = '',
+		lease_expires_at = NULL, error = $4, transaction_id = $5, details = $6
+	WHERE id = $1 AND state = 'running' AND lease_owner = $2
+	RETURNING id, attempts
+), a AS (
+	UPDATE job_attempts SET finished_at = now(), outcome = $3, error = $4
+	FROM f WHERE job_attempts.job_id = f.id AND job_attempts.n = f.attempts
+)
+SELECT id FROM f`
+
+// Finish ends owner's running job with the outcome.
+func (s *Store) Finish(ctx context.Context, id uuid.UUID, owner string, o Outcome) (Job, error) {
+	if o.State != Succeeded && o.State != Failed && o.State != Cancelled {
+		return Job{}, fmt.Errorf("jobstore: finish job %s: %q is not a final state", id, o.State)
+	}
+	var details any
+	if len(o.Details) > 0 {
+		details = o.Details
+	}
+	return s.transition(ctx, id, "finish", finishSQL, id, owner, string(o.State), o.Error, o.TransactionID, details)
+}
+
+const rescheduleSQL = `
+WITH f AS (
+	UPDATE jobs SET state = 'queued', updated_at = now(), lease_owner = '', lease_expires_at = NULL,
+		published = false, next_attempt_at = $4, error = $3
+	WHERE id = $1 AND state = 'running' AND lease_owner = $2
+	RETURNING id, attempts
+), a AS (
+	UPDATE job_attempts SET finished_at = now(), outcome = 'retry', error = $3
+	FROM f WHERE job_attempts.job_id = f.id AND job_attempts.n = f.attempts
+)
+SELECT id FROM f`
+
+// Reschedule hands owner's running job back to the queue after a transient failure; it
+// runs again at the given time.
+func (s *Store) Reschedule(ctx context.Context, id uuid.UUID, owner, errText string, at time.Time) (Job, error) {
+	return s.transition(ctx, id, "reschedule", rescheduleSQL, id, owner, errText, at)
+}
+
+func (s *Store) transition(ctx context.Context, id uuid.UUID, op, sql string, args ...any) (Job, error) {
+	var got uuid.UUID
+	err := s.pool.QueryRow(ctx, sql, args...).Scan(&got)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Job{}, fmt.Errorf("%w: job %s", ErrLeaseLost, id)
+	}
+	if err != nil {
+		return Job{}, fmt.Errorf("jobstore: %s job %s: %w", op, id, err)
+	}
+	return s.Get(ctx, id)
+}
+
+const reclaimSQL = `
+WITH exp AS (
+	SELECT id FROM jobs WHERE state = 'running' AND lease_expires_at < now()
+	ORDER BY lease_expires_at LIMIT $1 FOR UPDATE SKIP LOCKED
+), upd AS (
+	UPDATE jobs j SET
+		state = CASE WHEN j.cancel_requested THEN 'cancelled'
+		             WHEN j.attempts >= j.max_attempts THEN 'failed' ELSE 'queued' END,
+		error = CASE WHEN j.cancel_requested THEN 'cancelled by an operator'
+		             WHEN j.attempts >= j.max_attempts THEN 'worker lost: lease expired after ' || j.attempts || ' attempts'
+		             ELSE 'worker lost: lease expired' END,
+		finished_at = CASE WHEN j.cancel_requested OR j.attempts >= j.max_attempts THEN now() END,
+		published = false, next_attempt_at = now(), lease_owner = '', lease_expires_at = NULL, updated_at = now()
+	FROM exp WHERE j.id = exp.id
+	RETURNING j.id, j.state, j.attempts
+), a AS (
+	UPDATE job_attempts SET finished_at = now(), outcome = 'lease_expired', error = 'worker lost: lease expired'
+	FROM upd WHERE job_attempts.job_id = upd.id AND job_attempts.n = upd.attempts
+)
+SELECT state, count(*) FROM upd GROUP BY state`
+
+// ReclaimExpired hands back running jobs whose lease expired (their worker is gone): to
+// the queue, or failed when their attempts are spent, or cancelled when an operator asked.
+// Several processes may run it at once.
+func (s *Store) ReclaimExpired(ctx context.Context, limit int) (requeued, failed int, err error) {
+	rows, err := s.pool.Query(ctx, reclaimSQL, limit)
+	if err != nil {
+		return 0, 0, fmt.Errorf("jobstore: reclaim expired leases: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var state string
+		var n int
+		if err := rows.Scan(&state, &n); err != nil {
+			return 0, 0, fmt.Errorf("jobstore: reclaim expired leases: %w", err)
+		}
+		if state == string(Queued) {
+			requeued += n
+		} else {
+			failed += n
+		}
+	}
+	return requeued, failed, rows.Err()
+}
+
+// Cancel cancels a queued job, or asks the worker of a running job to stop it. A job that
+// is over gives ErrConflict.
+func (s *Store) Cancel(ctx context.Context, id uuid.UUID) (Job, error) {
+	tag, err := s.pool.Exec(ctx, `UPDATE jobs SET
+			state = CASE WHEN state = 'queued' THEN 'cancelled' ELSE state END,
+			finished_at = CASE WHEN state = 'queued' THEN now() ELSE finished_at END,
+			error = CASE WHEN state = 'queued' THEN 'cancelled by an operator' ELSE error END,
+			cancel_requested = true, updated_at = now()
+		WHERE id = $1 AND state IN ('queued', 'running')`, id)
+	return s.afterOperator(ctx, id, "cancel", tag.RowsAffected(), err)
+}
+
+// Retry queues a failed or cancelled job again, with a fresh budget of attempts
+// (Config.RetryBudget).
+func (s *Store) Retry(ctx context.Context, id uuid.UUID) (Job, error) {
+	tag, err := s.pool.Exec(ctx, `UPDATE jobs SET state = 'queued', published = false, next_attempt_at = now(),
+			max_attempts = attempts + $2,
+			cancel_requested = false, finished_at = NULL, error = '', updated_at = now()
+		WHERE id = $1 AND state IN ('failed', 'cancelled')`, id, s.retryBudget)
+	return s.afterOperator(ctx, id, "retry", tag.RowsAffected(), err)
+}
+
+func (s *Store) afterOperator(ctx context.Context, id uuid.UUID, op string, n int64, err error) (Job, error) {
+	if err != nil {
+		return Job{}, fmt.Errorf("jobstore: %s job %s: %w", op, id, err)
+	}
+	j, gerr := s.Get(ctx, id)
+	if gerr != nil {
+		return Job{}, gerr
+	}
+	if n == 0 {
+		return j, fmt.Errorf("%w: cannot %s job %s in state %s", ErrConflict, op, id, j.State)
+	}
+	return j, nil
+}
+
+// AppendLog adds text to a job's log, keeping only its last LogTailBytes characters.
+func (s *Store) AppendLog(ctx context.Context, id uuid.UUID, text string) error {
+	_, err := s.pool.Exec(ctx, `UPDATE jobs SET logs = right(logs || $2, $3) WHERE id = $1`, id, text, s.logTail)
+	if err != nil {
+		return fmt.Errorf("jobstore: append to the log of job %s: %w", id, err)
+	}
+	return nil
+}
+
+// Attempts returns a job's attempts, first first.
+func (s *Store) Attempts(ctx context.Context, id uuid.UUID) ([]Attempt, error) {
+	rows, err := s.pool.Query(ctx, `SELECT n, owner, started_at, finished_at, outcome, error
+		FROM job_attempts WHERE job_id = $1 ORDER BY n`, id)
+	if err != nil {
+		return nil, fmt.Errorf("jobstore: attempts of job %s: %w", id, err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Attempt, error) {
+		var a Attempt
+		err := r.Scan(&a.N, &a.Owner, &a.StartedAt, &a.FinishedAt, &a.Outcome, &a.Error)
+		return a, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("jobstore: attempts of job %s: %w", id, err)
+	}
+	return out, nil
+}
+
+// Counts returns the number of jobs by route and state.
+func (s *Store) Counts(ctx context.Context) ([]Count, error) {
+	rows, err := s.pool.Query(ctx, `SELECT route, state, count(*) FROM jobs GROUP BY route, state ORDER BY route, state`)
+	if err != nil {
+		return nil, fmt.Errorf("jobstore: count jobs: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Count, error) {
+		var c Count
+		var st string
+		err := r.Scan(&c.Route, &st, &c.N)
+		c.State = State(st)
+		return c, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("jobstore: count jobs: %w", err)
+	}
+	return out, nil
+}
+
+// Backlog returns the number of queued jobs not yet on the broker.
+func (s *Store) Backlog(ctx context.Context) (int64, error) {
+	var n int64
+	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM jobs WHERE state = 'queued' AND NOT published`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("jobstore: outbox backlog: %w", err)
+	}
+	return n, nil
+}

@@ -1,0 +1,114 @@
+package jobstore
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// MaxLimit is the largest page List returns.
+const MaxLimit = 1000
+
+// Filter selects jobs for List. Empty fields select everything.
+type Filter struct {
+	State, Route, EventID string
+	// Limit is the page size (default 50, at most MaxLimit).
+	Limit int
+	// Cursor continues a listing where the previous page ended.
+	Cursor string
+}
+
+// Page is one page of jobs, newest first; Next continues the listing ("" at the end).
+type Page struct {
+	Jobs []Job
+	Next string
+}
+
+// List returns jobs newest first (by received time, then id), a page at a time.
+func (s *Store) List(ctx context.Context, f Filter) (Page, error) {
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 50
+	}
+	limit = min(limit, MaxLimit)
+	var (
+		where []string
+		args  []any
+	)
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	if f.State != "" {
+		where = append(where, "j.state = "+arg(f.State))
+	}
+	if f.Route != "" {
+		where = append(where, "j.route = "+arg(f.Route))
+	}
+	if f.EventID != "" {
+		where = append(where, "e.event_id = "+arg(f.EventID))
+	}
+	if f.Cursor != "" {
+		at, id, err := decodeCursor(f.Cursor)
+		if err != nil {
+			return Page{}, err
+		}
+		where = append(where, fmt.Sprintf("(j.received_at, j.id) < (%s, %s)", arg(at), arg(id)))
+	}
+	q := `SELECT ` + jobCols + jobFrom
+	if len(where) > 0 {
+		q += "WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY j.received_at DESC, j.id DESC LIMIT " + arg(limit+1)
+	rows, err := s.pool.Query(ctx, q, args...)
+	if err != nil {
+		return Page{}, fmt.Errorf("jobstore: list jobs: %w", err)
+	}
+	defer rows.Close()
+	var p Page
+	for rows.Next() {
+		j, err := scanJob(rows)
+		if err != nil {
+			return Page{}, fmt.Errorf("jobstore: list jobs: %w", err)
+		}
+		p.Jobs = append(p.Jobs, j)
+	}
+	if err := rows.Err(); err != nil {
+		return Page{}, fmt.Errorf("jobstore: list jobs: %w", err)
+	}
+	if len(p.Jobs) > limit {
+		p.Jobs = p.Jobs[:limit]
+		last := p.Jobs[limit-1]
+		p.Next = encodeCursor(last.ReceivedAt, last.ID)
+	}
+	return p, nil
+}
+
+func encodeCursor(at time.Time, id uuid.UUID) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(at.UTC().Format(time.RFC3339Nano) + "|" + id.String()))
+}
+
+func decodeCursor(c string) (time.Time, uuid.UUID, error) {
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil {
+		return time.Time{}, uuid.Nil, ErrBadCursor
+	}
+	ts, ids, ok := strings.Cut(string(b), "|")
+	if !ok {
+		return time.Time{}, uuid.Nil, ErrBadCursor
+	}
+	at, err := time.Parse(time.RFC3339Nano, ts)
+	if err != nil {
+		return time.Time{}, uuid.Nil, ErrBadCursor
+	}
+	id, err := uuid.Parse(ids)
+	if err != nil {
+		return time.Time{}, uuid.Nil, ErrBadCursor
+	}
+	return at, id, nil
+}

@@ -1,0 +1,291 @@
+package jobstore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// Errors of the store.
+var (
+	ErrNotFound     = errors.New("jobstore: not found")
+	ErrNotClaimable = errors.New("jobstore: job is not claimable")
+	ErrLeaseLost    = errors.New("jobstore: lease lost")
+	ErrConflict     = errors.New("jobstore: the job's state does not allow this")
+	ErrBadCursor    = errors.New("jobstore: bad cursor")
+)
+
+// State is a job's state.
+type State string
+
+// The states of a job.
+const (
+	Queued    State = "queued"
+	Running   State = "running"
+	Succeeded State = "succeeded"
+	Failed    State = "failed"
+	Cancelled State = "cancelled"
+	Unrouted  State = "unrouted"
+)
+
+// Valid reports whether s is one of the states.
+func (s State) Valid() bool {
+	switch s {
+	case Queued, Running, Succeeded, Failed, Cancelled, Unrouted:
+		return true
+	}
+	return false
+}
+
+// Final reports whether a job in state s is over.
+func (s State) Final() bool { return s == Succeeded || s == Failed || s == Cancelled || s == Unrouted }
+
+// Config configures a Store. URL is required.
+type Config struct {
+	URL string
+	// MaxConns bounds the pool (default 16).
+	MaxConns int32
+	// LogTailBytes is how much of a job's log is kept, in characters (default 65536).
+	LogTailBytes int
+	// RetryBudget is the number of attempts an operator's retry gives a job (default 5).
+	RetryBudget int
+	Logger      *slog.Logger
+}
+
+// Store is the job store. It is safe for concurrent use.
+type Store struct {
+	pool        *pgxpool.Pool
+	log         *slog.Logger
+	logTail     int
+	retryBudget int
+}
+
+// Open creates the connection pool. It does not connect yet, nor migrate: PostgreSQL may
+// be down when the service starts.
+func Open(ctx context.Context, cfg Config) (*Store, error) {
+	pc, err := pgxpool.ParseConfig(cfg.URL)
+	if err != nil {
+		return nil, fmt.Errorf("jobstore: DATABASE_URL: %w", err)
+	}
+	if cfg.MaxConns > 0 {
+		pc.MaxConns = cfg.MaxConns
+	} else {
+		pc.MaxConns = 16
+	}
+	pc.ConnConfig.ConnectTimeout = 5 * time.Second
+	pool, err := pgxpool.NewWithConfig(ctx, pc)
+	if err != nil {
+		return nil, fmt.Errorf("jobstore: %w", err)
+	}
+	s := &Store{pool: pool, log: cfg.Logger, logTail: cfg.LogTailBytes}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	s.retryBudget = cfg.RetryBudget
+	if s.retryBudget <= 0 {
+		s.retryBudget = 5
+	}
+	if s.logTail <= 0 {
+		s.logTail = 64 << 10
+	}
+	return s, nil
+}
+
+// Close closes the pool.
+func (s *Store) Close() { s.pool.Close() }
+
+// Pool returns the connection pool.
+func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+
+// Ping checks that PostgreSQL answers.
+func (s *Store) Ping(ctx context.Context) error { return s.pool.Ping(ctx) }
+
+// namespace is the UUIDv5 namespace of job and event ids.
+var namespace = uuid.MustParse("8d5c1f0e-4a0b-4b8e-9f2d-6b1f4a3c2e10")
+
+// EventKey identifies an event: the same source and id are the same event.
+func EventKey(source, eventID string) uuid.UUID {
+	return uuid.NewSHA1(namespace, []byte("event\x00"+source+"\x00"+eventID))
+}
+
+// JobID identifies the job of an event for a route ("" for an unrouted event): the same
+// event delivered again maps to the same job.
+func JobID(source, eventID, route string) uuid.UUID {
+	return uuid.NewSHA1(namespace, []byte("job\x00"+source+"\x00"+eventID+"\x00"+route))
+}
+
+// NewEvent is an event to record.
+type NewEvent struct {
+	Source, ID, Type string
+	Time             *time.Time
+	TimeText         string
+	Body             []byte
+	ContentType      string
+	ReceivedAt       time.Time
+}
+
+// NewJob is a job to record with its event.
+type NewJob struct {
+	ID    uuid.UUID
+	Route string
+	// State is Queued, Unrouted, or Failed (an invalid event, with Error).
+	State       State
+	Error       string
+	MaxAttempts int
+}
+
+// Job is a job as stored.
+type Job struct {
+	ID                              uuid.UUID
+	Route                           string
+	State                           State
+	EventSource, EventID, EventType string
+	EventTime                       *time.Time
+	EventTimeText                   string
+	Attempts, MaxAttempts           int
+	ReceivedAt, UpdatedAt           time.Time
+	StartedAt, FinishedAt           *time.Time
+	NextAttemptAt, LeaseExpiresAt   *time.Time
+	LeaseOwner                      string
+	Published, CancelRequested      bool
+	Error                           string
+	TransactionID                   *int64
+	Logs                            string
+	Details                         json.RawMessage
+}
+
+// Recorded is a job returned by Record: Created is false when it existed already.
+type Recorded struct {
+	Job     Job
+	Created bool
+}
+
+// jobCols are the columns of Job, from jobs j joined with events e.
+const jobCols = `j.id, j.route, j.state, e.source, e.event_id, e.type, e.time, e.time_text,
+	j.attempts, j.max_attempts, j.received_at, j.updated_at, j.started_at, j.finished_at,
+	j.next_attempt_at, j.lease_expires_at, j.lease_owner, j.published, j.cancel_requested,
+	j.error, j.transaction_id, j.logs, j.details`
+
+const jobFrom = ` FROM jobs j JOIN events e ON e.key = j.event_key `
+
+func scanJob(row pgx.Row) (Job, error) {
+	var j Job
+	var state string
+	err := row.Scan(&j.ID, &j.Route, &state, &j.EventSource, &j.EventID, &j.EventType, &j.EventTime,
+		&j.EventTimeText, &j.Attempts, &j.MaxAttempts, &j.ReceivedAt, &j.UpdatedAt, &j.StartedAt,
+		&j.FinishedAt, &j.NextAttemptAt, &j.LeaseExpiresAt, &j.LeaseOwner, &j.Published,
+		&j.CancelRequested, &j.Error, &j.TransactionID, &j.Logs, &j.Details)
+	j.State = State(state)
+	return j, err
+}
+
+const recordSQL = `
+WITH ev AS (
+	INSERT INTO events (key, source, event_id, type, time, time_text, body, content_type, received_at)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+	ON CONFLICT (key) DO NOTHING
+)
+INSERT INTO jobs (id, event_key, route, state, error, max_attempts, received_at)
+SELECT u.id, $1, u.route, u.state, u.error, u.max_attempts, $9
+FROM unnest($10::uuid[], $11::text[], $12::text[], $13::text[], $14::int[]) AS u(id, route, state, error, max_attempts)
+ON CONFLICT (id) DO NOTHING
+RETURNING id`
+
+// Record stores an event and its jobs, unless they exist already (the same source and
+// event id), and returns every job of the event with Created set for the new ones. It
+// takes one round trip to PostgreSQL.
+func (s *Store) Record(ctx context.Context, ev NewEvent, jobs []NewJob) ([]Recorded, error) {
+	key := EventKey(ev.Source, ev.ID)
+	ids := make([]uuid.UUID, len(jobs))
+	routes := make([]string, len(jobs))
+	states := make([]string, len(jobs))
+	errs := make([]string, len(jobs))
+	maxes := make([]int32, len(jobs))
+	for i, j := range jobs {
+		ids[i], routes[i], states[i], errs[i], maxes[i] = j.ID, j.Route, string(j.State), j.Error, int32(j.MaxAttempts)
+		if maxes[i] <= 0 {
+			maxes[i] = 5
+		}
+	}
+	received := ev.ReceivedAt
+	if received.IsZero() {
+		received = time.Now()
+	}
+	b := &pgx.Batch{}
+	b.Queue(recordSQL, key, ev.Source, ev.ID, ev.Type, ev.Time, ev.TimeText, ev.Body, ev.ContentType, received,
+		ids, routes, states, errs, maxes)
+	b.Queue(`SELECT `+jobCols+jobFrom+`WHERE j.id = ANY($1) ORDER BY j.route`, ids)
+	br := s.pool.SendBatch(ctx, b)
+	defer br.Close()
+	rows, err := br.Query()
+	if err != nil {
+		return nil, fmt.Errorf("jobstore: record event %s: %w", ev.ID, err)
+	}
+	created := map[uuid.UUID]bool{}
+	for rows.Next() {
+		var id uuid.UUID
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("jobstore: record event %s: %w", ev.ID, err)
+		}
+		created[id] = true
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("jobstore: record event %s: %w", ev.ID, err)
+	}
+	rows, err = br.Query()
+	if err != nil {
+		return nil, fmt.Errorf("jobstore: record event %s: %w", ev.ID, err)
+	}
+	out := make([]Recorded, 0, len(jobs))
+	for rows.Next() {
+		j, err := scanJob(rows)
+		if err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("jobstore: record event %s: %w", ev.ID, err)
+		}
+		out = append(out, Recorded{Job: j, Created: created[j.ID]})
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("jobstore: record event %s: %w", ev.ID, err)
+	}
+	if len(out) != len(jobs) {
+		return nil, fmt.Errorf("jobstore: record event %s: %d of %d jobs stored", ev.ID, len(out), len(jobs))
+	}
+	return out, nil
+}
+
+// Get returns a job.
+func (s *Store) Get(ctx context.Context, id uuid.UUID) (Job, error) {
+	j, err := scanJob(s.pool.QueryRow(ctx, `SELECT `+jobCols+jobFrom+`WHERE j.id = $1`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Job{}, fmt.Errorf("%w: job %s", ErrNotFound, id)
+	}
+	if err != nil {
+		return Job{}, fmt.Errorf("jobstore: get job %s: %w", id, err)
+	}
+	return j, nil
+}
+
+// EventBody returns the stored event of a job and the content type to parse it with.
+func (s *Store) EventBody(ctx context.Context, id uuid.UUID) ([]byte, string, error) {
+	var body []byte
+	var ct string
+	err := s.pool.QueryRow(ctx, `SELECT e.body, e.content_type`+jobFrom+`WHERE j.id = $1`, id).Scan(&body, &ct)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, "", fmt.Errorf("%w: job %s", ErrNotFound, id)
+	}
+	if err != nil {
+		return nil, "", fmt.Errorf("jobstore: event of job %s: %w", id, err)
+	}
+	return body, ct, nil
+}

@@ -1,0 +1,423 @@
+package jobstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/pacifica/pacifica-dispatcher-go/pkg/internal/testenv"
+)
+
+func open(t *testing.T) *Store {
+	t.Helper()
+	s, err := Open(context.Background(), Config{URL: testenv.Schema(t), LogTailBytes: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	if err := s.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func record(t *testing.T, s *Store, eventID string, at time.Time, routes ...string) []Recorded {
+	t.Helper()
+	var jobs []NewJob
+	for _, r := range routes {
+		jobs = append(jobs, NewJob{ID: JobID("src", eventID, r), Route: r, State: Queued, MaxAttempts: 2})
+	}
+	rec, err := s.Record(context.Background(), NewEvent{Source: "src", ID: eventID, Type: "t", TimeText: "x",
+		Body: []byte(`{"a":1}`), ContentType: "application/json", ReceivedAt: at}, jobs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rec
+}
+
+func TestMigrateIdempotentAndConcurrent(t *testing.T) {
+	t.Parallel()
+	url := testenv.Schema(t)
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s, err := Open(context.Background(), Config{URL: url, MaxConns: 2})
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer s.Close()
+			errs <- s.Migrate(context.Background())
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Errorf("concurrent migrate: %v", err)
+		}
+	}
+	s, _ := Open(context.Background(), Config{URL: url})
+	defer s.Close()
+	if err := s.Migrate(context.Background()); err != nil {
+		t.Errorf("second migrate: %v", err)
+	}
+	var n int
+	if err := s.pool.QueryRow(context.Background(), "SELECT count(*) FROM schema_migrations").Scan(&n); err != nil || n != 1 {
+		t.Errorf("schema_migrations has %d rows (%v), want 1", n, err)
+	}
+}
+
+func TestRecordNewAndDuplicate(t *testing.T) {
+	t.Parallel()
+	s := open(t)
+	now := time.Now()
+	first := record(t, s, "e1", now, "a", "b")
+	if len(first) != 2 || !first[0].Created || !first[1].Created || first[0].Job.State != Queued || first[0].Job.EventID != "e1" {
+		t.Fatalf("first record = %+v", first)
+	}
+	again := record(t, s, "e1", now.Add(time.Second), "a", "b")
+	if len(again) != 2 || again[0].Created || again[1].Created || again[0].Job.ID != first[0].Job.ID {
+		t.Errorf("duplicate record = %+v", again)
+	}
+	if !again[0].Job.ReceivedAt.Equal(first[0].Job.ReceivedAt) {
+		t.Error("a duplicate changed the received time")
+	}
+	body, ct, err := s.EventBody(context.Background(), first[0].Job.ID)
+	if err != nil || string(body) != `{"a":1}` || ct != "application/json" {
+		t.Errorf("EventBody = %q %q %v", body, ct, err)
+	}
+}
+
+func TestRecordConcurrentDuplicates(t *testing.T) {
+	t.Parallel()
+	s := open(t)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	created := 0
+	for range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rec, err := s.Record(context.Background(), NewEvent{Source: "src", ID: "same", Type: "t", Body: []byte("{}"),
+				ContentType: "application/json", ReceivedAt: time.Now()},
+				[]NewJob{{ID: JobID("src", "same", "r"), Route: "r", State: Queued}})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			for _, r := range rec {
+				if r.Created {
+					created++
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if created != 1 {
+		t.Errorf("%d recorders created the job, want exactly 1", created)
+	}
+}
+
+func TestListPagination(t *testing.T) {
+	t.Parallel()
+	s := open(t)
+	base := time.Now().Truncate(time.Second)
+	var want []uuid.UUID
+	for i := range 250 {
+		// Ten events share each received time, so pages must break ties by id.
+		at := base.Add(time.Duration(i/10) * time.Second)
+		route := "even"
+		if i%2 == 1 {
+			route = "odd"
+		}
+		rec := record(t, s, fmt.Sprintf("ev-%03d", i), at, route)
+		want = append(want, rec[0].Job.ID)
+	}
+	jobs, err := walk(s, Filter{Limit: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(jobs) != 250 {
+		t.Fatalf("walked %d jobs, want 250", len(jobs))
+	}
+	for i := 1; i < len(jobs); i++ {
+		a, b := jobs[i-1], jobs[i]
+		if a.ReceivedAt.Before(b.ReceivedAt) || (a.ReceivedAt.Equal(b.ReceivedAt) && a.ID.String() < b.ID.String()) {
+			t.Fatalf("not newest first at %d", i)
+		}
+	}
+	seen := map[uuid.UUID]bool{}
+	for _, j := range jobs {
+		if seen[j.ID] {
+			t.Fatalf("job %s listed twice", j.ID)
+		}
+		seen[j.ID] = true
+	}
+	for _, id := range want {
+		if !seen[id] {
+			t.Fatalf("job %s never listed", id)
+		}
+	}
+	odd, err := walk(s, Filter{Route: "odd", Limit: 9})
+	if err != nil || len(odd) != 125 {
+		t.Errorf("route filter: %d jobs, %v; want 125", len(odd), err)
+	}
+	one, err := walk(s, Filter{EventID: "ev-042"})
+	if err != nil || len(one) != 1 || one[0].EventID != "ev-042" {
+		t.Errorf("event filter: %+v, %v", one, err)
+	}
+	queued, err := walk(s, Filter{State: "queued", Limit: 1000})
+	if err != nil || len(queued) != 250 {
+		t.Errorf("state filter: %d, %v", len(queued), err)
+	}
+	if _, err := s.List(context.Background(), Filter{Cursor: "garbage!"}); !errors.Is(err, ErrBadCursor) {
+		t.Errorf("bad cursor: %v", err)
+	}
+}
+
+func walk(s *Store, f Filter) ([]Job, error) {
+	var out []Job
+	for range 1000 {
+		p, err := s.List(context.Background(), f)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p.Jobs...)
+		if p.Next == "" {
+			return out, nil
+		}
+		f.Cursor = p.Next
+	}
+	return nil, errors.New("pagination does not end")
+}
+
+func TestLifecycle(t *testing.T) {
+	t.Parallel()
+	s := open(t)
+	ctx := context.Background()
+	id := record(t, s, "life", time.Now(), "r")[0].Job.ID
+
+	pending, err := s.Pending(ctx, 10)
+	if err != nil || len(pending) != 1 || pending[0] != id {
+		t.Fatalf("Pending = %v, %v", pending, err)
+	}
+	if err := s.MarkPublished(ctx, pending); err != nil {
+		t.Fatal(err)
+	}
+	if p, _ := s.Pending(ctx, 10); len(p) != 0 {
+		t.Errorf("published job still pending")
+	}
+	if n, _ := s.Backlog(ctx); n != 0 {
+		t.Errorf("backlog %d after publishing", n)
+	}
+
+	j, err := s.Claim(ctx, id, "w1", time.Minute)
+	if err != nil || j.State != Running || j.Attempts != 1 || j.LeaseOwner != "w1" {
+		t.Fatalf("Claim = %+v, %v", j, err)
+	}
+	if _, err := s.Claim(ctx, id, "w2", time.Minute); !errors.Is(err, ErrNotClaimable) {
+		t.Errorf("second claim: %v", err)
+	}
+	if _, err := s.Heartbeat(ctx, id, "w2", time.Minute); !errors.Is(err, ErrLeaseLost) {
+		t.Errorf("heartbeat of the wrong owner: %v", err)
+	}
+	if c, err := s.Heartbeat(ctx, id, "w1", time.Minute); err != nil || c {
+		t.Errorf("heartbeat: %v, %v", c, err)
+	}
+	if err := s.AppendLog(ctx, id, "héllo wörld, and more"); err != nil {
+		t.Fatal(err)
+	}
+	// A transient failure: back to the queue, not pending before its time.
+	if _, err := s.Reschedule(ctx, id, "w1", "cartd unreachable", time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if p, _ := s.Pending(ctx, 10); len(p) != 0 {
+		t.Error("a retry is pending before its time")
+	}
+	if _, err := s.Claim(ctx, id, "w1", time.Minute); !errors.Is(err, ErrNotClaimable) {
+		t.Errorf("claimed before next_attempt_at: %v", err)
+	}
+	if _, err := s.pool.Exec(ctx, "UPDATE jobs SET next_attempt_at = now() WHERE id = $1", id); err != nil {
+		t.Fatal(err)
+	}
+	j, err = s.Claim(ctx, id, "w2", time.Minute)
+	if err != nil || j.Attempts != 2 {
+		t.Fatalf("claim of the retry: %+v %v", j, err)
+	}
+	tx := int64(77)
+	j, err = s.Finish(ctx, id, "w2", Outcome{State: Succeeded, TransactionID: &tx, Details: []byte(`{"files":3}`)})
+	if err != nil || j.State != Succeeded || j.TransactionID == nil || *j.TransactionID != 77 || j.FinishedAt == nil {
+		t.Fatalf("Finish = %+v, %v", j, err)
+	}
+	if j.Logs != "more" && !strings.HasSuffix("héllo wörld, and more", j.Logs) {
+		t.Errorf("log tail = %q", j.Logs)
+	}
+	if len([]rune(j.Logs)) != 10 {
+		t.Errorf("log tail %q is not the last 10 characters", j.Logs)
+	}
+	att, err := s.Attempts(ctx, id)
+	if err != nil || len(att) != 2 || att[0].Outcome != "retry" || att[0].Error != "cartd unreachable" || att[1].Outcome != "succeeded" || att[1].Owner != "w2" {
+		t.Errorf("attempts = %+v, %v", att, err)
+	}
+	if _, err := s.Finish(ctx, id, "w2", Outcome{State: Failed}); !errors.Is(err, ErrLeaseLost) {
+		t.Errorf("finishing twice: %v", err)
+	}
+	if _, err := s.Cancel(ctx, id); !errors.Is(err, ErrConflict) {
+		t.Errorf("cancel of a finished job: %v", err)
+	}
+	counts, err := s.Counts(ctx)
+	if err != nil || len(counts) != 1 || counts[0] != (Count{Route: "r", State: Succeeded, N: 1}) {
+		t.Errorf("Counts = %+v, %v", counts, err)
+	}
+}
+
+func TestClaimRace(t *testing.T) {
+	t.Parallel()
+	s := open(t)
+	id := record(t, s, "race", time.Now(), "r")[0].Job.ID
+	var wg sync.WaitGroup
+	wins := make(chan string, 8)
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			owner := fmt.Sprintf("w%d", i)
+			if _, err := s.Claim(context.Background(), id, owner, time.Minute); err == nil {
+				wins <- owner
+			} else if !errors.Is(err, ErrNotClaimable) {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	close(wins)
+	if n := len(wins); n != 1 {
+		t.Errorf("%d claimers won, want 1", n)
+	}
+}
+
+func TestLeaseExpiry(t *testing.T) {
+	t.Parallel()
+	s := open(t)
+	ctx := context.Background()
+	id := record(t, s, "lease", time.Now(), "r")[0].Job.ID // MaxAttempts 2
+	reclaimOnce := func() (int, int) {
+		var rq, fl int
+		deadline := time.Now().Add(10 * time.Second)
+		for time.Now().Before(deadline) {
+			r, f, err := s.ReclaimExpired(ctx, 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rq, fl = r, f; r+f > 0 {
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		return rq, fl
+	}
+	if _, err := s.Claim(ctx, id, "dead", 50*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	if rq, fl := reclaimOnce(); rq != 1 || fl != 0 {
+		t.Fatalf("first expiry: requeued %d failed %d", rq, fl)
+	}
+	j, _ := s.Get(ctx, id)
+	if j.State != Queued || j.Published || !strings.Contains(j.Error, "lease expired") {
+		t.Errorf("after expiry: %+v", j)
+	}
+	if _, err := s.Heartbeat(ctx, id, "dead", time.Minute); !errors.Is(err, ErrLeaseLost) {
+		t.Errorf("the dead worker's heartbeat: %v", err)
+	}
+	if _, err := s.Claim(ctx, id, "dead2", 50*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	if rq, fl := reclaimOnce(); rq != 0 || fl != 1 {
+		t.Fatalf("second expiry: requeued %d failed %d", rq, fl)
+	}
+	j, _ = s.Get(ctx, id)
+	if j.State != Failed || !strings.Contains(j.Error, "after 2 attempts") {
+		t.Errorf("after the last expiry: %+v", j)
+	}
+	// An operator's retry gives it a fresh budget.
+	j, err := s.Retry(ctx, id)
+	if err != nil || j.State != Queued || j.MaxAttempts != 2+5 || j.Error != "" {
+		t.Errorf("Retry = %+v, %v", j, err)
+	}
+	if _, err := s.Retry(ctx, id); !errors.Is(err, ErrConflict) {
+		t.Errorf("retry of a queued job: %v", err)
+	}
+}
+
+func TestCancel(t *testing.T) {
+	t.Parallel()
+	s := open(t)
+	ctx := context.Background()
+	q := record(t, s, "c1", time.Now(), "r")[0].Job.ID
+	j, err := s.Cancel(ctx, q)
+	if err != nil || j.State != Cancelled || j.FinishedAt == nil {
+		t.Errorf("cancel queued: %+v %v", j, err)
+	}
+	if _, err := s.Claim(ctx, q, "w", time.Minute); !errors.Is(err, ErrNotClaimable) {
+		t.Errorf("claimed a cancelled job: %v", err)
+	}
+	r := record(t, s, "c2", time.Now(), "r")[0].Job.ID
+	if _, err := s.Claim(ctx, r, "w", time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	j, err = s.Cancel(ctx, r)
+	if err != nil || j.State != Running || !j.CancelRequested {
+		t.Errorf("cancel running: %+v %v", j, err)
+	}
+	if c, err := s.Heartbeat(ctx, r, "w", time.Minute); err != nil || !c {
+		t.Errorf("heartbeat does not report the cancel: %v %v", c, err)
+	}
+	if j, err := s.Finish(ctx, r, "w", Outcome{State: Cancelled, Error: "cancelled by an operator"}); err != nil || j.State != Cancelled {
+		t.Errorf("finish cancelled: %+v %v", j, err)
+	}
+	if _, err := s.Cancel(ctx, uuid.New()); !errors.Is(err, ErrNotFound) {
+		t.Errorf("cancel of an unknown job: %v", err)
+	}
+}
+
+func BenchmarkRecord(b *testing.B) {
+	s, err := Open(context.Background(), Config{URL: testenv.Schema(b), MaxConns: 16})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Migrate(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	body := []byte(strings.Repeat("x", 4000))
+	var n int64
+	var mu sync.Mutex
+	b.SetParallelism(8)
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			mu.Lock()
+			n++
+			id := fmt.Sprint(n)
+			mu.Unlock()
+			if _, err := s.Record(context.Background(), NewEvent{Source: "b", ID: id, Type: "t", Body: body,
+				ContentType: "application/json", ReceivedAt: time.Now()},
+				[]NewJob{{ID: JobID("b", id, "r"), Route: "r", State: Queued}}); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
+}
