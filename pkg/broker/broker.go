@@ -1,0 +1,341 @@
+package broker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/url"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	amqp "github.com/rabbitmq/amqp091-go"
+)
+
+// ErrUnavailable means the broker could not be reached in time.
+var ErrUnavailable = errors.New("broker: unavailable")
+
+// Config configures a Broker. URL and at least one queue are required.
+type Config struct {
+	URL string
+	// Exchange is the direct, durable exchange (default "pacifica.dispatcher").
+	Exchange string
+	// Queues are declared at every (re)connect and bound with routing key = name.
+	Queues []QueueSpec
+	// QueueType is "quorum" (default) or "classic".
+	QueueType string
+	// ConfirmTimeout bounds the wait for a publisher confirm (default 10s), within the
+	// caller's context.
+	ConfirmTimeout time.Duration
+	// ReconnectMin and ReconnectMax bound the backoff between connection attempts
+	// (defaults 100ms and 30s).
+	ReconnectMin, ReconnectMax time.Duration
+	// Registerer receives the broker's metrics; nil keeps them unexported.
+	Registerer prometheus.Registerer
+	Logger     *slog.Logger
+}
+
+// QueueSpec is a queue of the topology.
+type QueueSpec struct {
+	Name string
+	// DeliveryLimit dead-letters a message redelivered more often (quorum queues; 0: none).
+	DeliveryLimit int
+	// DeadLetter is the queue that receives rejected (and over-limit) messages.
+	DeadLetter string
+}
+
+// Message is a message to publish.
+type Message struct {
+	ID          string
+	Body        []byte
+	ContentType string
+	Headers     map[string]any
+}
+
+// Broker is the connection owner. It is safe for concurrent use.
+type Broker struct {
+	cfg Config
+	log *slog.Logger
+	m   *metrics
+
+	mu      sync.Mutex
+	conn    *amqp.Connection
+	pub     *amqp.Channel
+	up      chan struct{} // closed while connected
+	lastErr error
+
+	closing chan struct{}
+	done    chan struct{}
+}
+
+// New validates the configuration and starts the connection owner. It does not wait for
+// the broker: it may be down at start.
+func New(cfg Config) (*Broker, error) {
+	if _, err := url.Parse(cfg.URL); err != nil || cfg.URL == "" {
+		return nil, fmt.Errorf("broker: URL %q is not an amqp URL", redact(cfg.URL))
+	}
+	if _, err := amqp.ParseURI(cfg.URL); err != nil {
+		return nil, fmt.Errorf("broker: %s: %w", redact(cfg.URL), err)
+	}
+	if len(cfg.Queues) == 0 {
+		return nil, errors.New("broker: no queues")
+	}
+	if cfg.Exchange == "" {
+		cfg.Exchange = "pacifica.dispatcher"
+	}
+	switch cfg.QueueType {
+	case "":
+		cfg.QueueType = "quorum"
+	case "quorum", "classic":
+	default:
+		return nil, fmt.Errorf("broker: queue type %q: want quorum or classic", cfg.QueueType)
+	}
+	if cfg.ConfirmTimeout <= 0 {
+		cfg.ConfirmTimeout = 10 * time.Second
+	}
+	if cfg.ReconnectMin <= 0 {
+		cfg.ReconnectMin = 100 * time.Millisecond
+	}
+	if cfg.ReconnectMax <= 0 {
+		cfg.ReconnectMax = 30 * time.Second
+	}
+	b := &Broker{cfg: cfg, log: cfg.Logger, m: newMetrics(cfg.Registerer),
+		up: make(chan struct{}), closing: make(chan struct{}), done: make(chan struct{}),
+		lastErr: errors.New("not connected yet")}
+	if b.log == nil {
+		b.log = slog.Default()
+	}
+	go b.own()
+	return b, nil
+}
+
+func redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "<unparsable URL>"
+	}
+	return u.Redacted()
+}
+
+// Close stops reconnecting and closes the connection.
+func (b *Broker) Close() error {
+	select {
+	case <-b.closing:
+	default:
+		close(b.closing)
+	}
+	<-b.done
+	return nil
+}
+
+// Connected reports whether the broker is connected with its topology declared.
+func (b *Broker) Connected() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.pub != nil
+}
+
+// Ping is nil when the broker is connected with its topology declared.
+func (b *Broker) Ping(ctx context.Context) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.pub != nil {
+		return nil
+	}
+	return fmt.Errorf("%w: %v", ErrUnavailable, b.lastErr)
+}
+
+// own is the connection owner: connect, declare, wait for the connection to die, repeat.
+func (b *Broker) own() {
+	defer close(b.done)
+	delay := b.cfg.ReconnectMin
+	wasUp := false
+	for {
+		conn, pub, err := b.connect()
+		if err != nil {
+			b.mu.Lock()
+			b.lastErr = err
+			b.mu.Unlock()
+			if wasUp || delay == b.cfg.ReconnectMin {
+				b.log.Warn("broker unreachable; reconnecting", "url", redact(b.cfg.URL), "error", err)
+			}
+			wasUp = false
+			wait := delay/2 + rand.N(delay/2+1) // full jitter over the upper half
+			select {
+			case <-b.closing:
+				return
+			case <-time.After(wait):
+			}
+			delay = min(delay*2, b.cfg.ReconnectMax)
+			continue
+		}
+		delay = b.cfg.ReconnectMin
+		closed := conn.NotifyClose(make(chan *amqp.Error, 1))
+		pubClosed := pub.NotifyClose(make(chan *amqp.Error, 1))
+		b.mu.Lock()
+		b.conn, b.pub = conn, pub
+		close(b.up)
+		b.mu.Unlock()
+		b.m.connected.Set(1)
+		b.log.Info("broker connected", "url", redact(b.cfg.URL), "queues", len(b.cfg.Queues), "queue_type", b.cfg.QueueType)
+		wasUp = true
+		var cause error
+		select {
+		case <-b.closing:
+			b.markDown(errors.New("closed"))
+			_ = conn.Close()
+			return
+		case e := <-closed:
+			cause = amqpErr(e, "connection closed")
+		case e := <-pubClosed:
+			cause = amqpErr(e, "channel closed")
+			_ = conn.Close()
+		}
+		b.markDown(cause)
+		b.m.reconnects.Inc()
+		b.log.Warn("broker connection lost", "error", cause)
+	}
+}
+
+func amqpErr(e *amqp.Error, what string) error {
+	if e == nil {
+		return errors.New(what)
+	}
+	return fmt.Errorf("%s: %w", what, e)
+}
+
+func (b *Broker) markDown(cause error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.conn, b.pub, b.lastErr = nil, nil, cause
+	b.up = make(chan struct{})
+	b.m.connected.Set(0)
+}
+
+// connect dials, declares the topology and opens the confirm-mode publishing channel.
+func (b *Broker) connect() (*amqp.Connection, *amqp.Channel, error) {
+	conn, err := amqp.DialConfig(b.cfg.URL, amqp.Config{
+		Heartbeat:  10 * time.Second,
+		Dial:       amqp.DefaultDial(5 * time.Second),
+		Properties: amqp.Table{"connection_name": "pacifica-dispatcher"},
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("dial: %w", err)
+	}
+	fail := func(err error) (*amqp.Connection, *amqp.Channel, error) {
+		_ = conn.Close()
+		return nil, nil, err
+	}
+	ch, err := conn.Channel()
+	if err != nil {
+		return fail(fmt.Errorf("open channel: %w", err))
+	}
+	if err := b.declare(ch); err != nil {
+		return fail(err)
+	}
+	if err := ch.Confirm(false); err != nil {
+		return fail(fmt.Errorf("confirm mode: %w", err))
+	}
+	return conn, ch, nil
+}
+
+func (b *Broker) declare(ch *amqp.Channel) error {
+	if err := ch.ExchangeDeclare(b.cfg.Exchange, amqp.ExchangeDirect, true, false, false, false, nil); err != nil {
+		return fmt.Errorf("declare exchange %s: %w", b.cfg.Exchange, err)
+	}
+	for _, q := range b.cfg.Queues {
+		args := amqp.Table{}
+		if b.cfg.QueueType == "quorum" {
+			args["x-queue-type"] = "quorum"
+			if q.DeliveryLimit > 0 {
+				args["x-delivery-limit"] = q.DeliveryLimit
+			}
+		}
+		if q.DeadLetter != "" {
+			args["x-dead-letter-exchange"] = b.cfg.Exchange
+			args["x-dead-letter-routing-key"] = q.DeadLetter
+		}
+		if _, err := ch.QueueDeclare(q.Name, true, false, false, false, args); err != nil {
+			return fmt.Errorf("declare queue %s (%s, arguments %v): %w; if it exists with other arguments, "+
+				"delete it or set BROKER_QUEUE_TYPE to match", q.Name, b.cfg.QueueType, args, err)
+		}
+		if err := ch.QueueBind(q.Name, q.Name, b.cfg.Exchange, false, nil); err != nil {
+			return fmt.Errorf("bind queue %s: %w", q.Name, err)
+		}
+	}
+	return nil
+}
+
+// current returns the publishing channel, or nil and a channel closed when it comes back.
+func (b *Broker) current() (*amqp.Channel, <-chan struct{}) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.pub, b.up
+}
+
+// Publish sends a persistent message to the queue named by routingKey and waits for the
+// broker's confirm. While the broker is unreachable it waits for the connection until ctx
+// ends (ErrUnavailable). A message whose confirm did not arrive is reported as an error:
+// it may or may not be stored, and callers treat it as not published.
+func (b *Broker) Publish(ctx context.Context, routingKey string, m Message) error {
+	if !slices.ContainsFunc(b.cfg.Queues, func(q QueueSpec) bool { return q.Name == routingKey }) {
+		b.m.published.WithLabelValues("error").Inc()
+		return fmt.Errorf("broker: publish to %q: no such queue in the topology", routingKey)
+	}
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(ctx, b.cfg.ConfirmTimeout)
+	defer cancel()
+	for {
+		ch, up := b.current()
+		if ch == nil {
+			select {
+			case <-up:
+				continue
+			case <-b.closing:
+				b.m.published.WithLabelValues("unavailable").Inc()
+				return fmt.Errorf("%w: closed", ErrUnavailable)
+			case <-ctx.Done():
+				b.m.published.WithLabelValues("unavailable").Inc()
+				b.mu.Lock()
+				last := b.lastErr
+				b.mu.Unlock()
+				return fmt.Errorf("%w: %v", ErrUnavailable, last)
+			}
+		}
+		dc, err := ch.PublishWithDeferredConfirmWithContext(ctx, b.cfg.Exchange, routingKey, false, false, amqp.Publishing{
+			MessageId:    m.ID,
+			ContentType:  m.ContentType,
+			Headers:      amqp.Table(m.Headers),
+			Body:         m.Body,
+			DeliveryMode: amqp.Persistent,
+			Timestamp:    time.Now(),
+		})
+		if err != nil {
+			if errors.Is(err, amqp.ErrClosed) && ctx.Err() == nil {
+				// The channel died before the message was sent: wait for the owner to reconnect.
+				select {
+				case <-ctx.Done():
+				case <-time.After(10 * time.Millisecond):
+				}
+				continue
+			}
+			b.m.published.WithLabelValues("error").Inc()
+			return fmt.Errorf("broker: publish to %s: %w", routingKey, err)
+		}
+		ok, err := dc.WaitContext(ctx)
+		switch {
+		case err != nil:
+			b.m.published.WithLabelValues("error").Inc()
+			return fmt.Errorf("broker: publish to %s: no confirm: %w", routingKey, err)
+		case !ok:
+			b.m.published.WithLabelValues("nack").Inc()
+			return fmt.Errorf("broker: publish to %s: the broker refused the message (nack)", routingKey)
+		}
+		b.m.published.WithLabelValues("ok").Inc()
+		b.m.latency.Observe(time.Since(start).Seconds())
+		return nil
+	}
+}

@@ -1,0 +1,5 @@
+// Package pacifica holds the clients of the Pacifica services the dispatcher talks to —
+// cartd (downloads), ingest (uploads) and notifications (subscriptions) — and their
+// configuration, read from the same environment variables as the Pacifica CLI and the
+// Python dispatchers (UPLOAD_URL, DOWNLOAD_URL, AUTHENTICATION_TYPE, CA_BUNDLE, ...).
+package pacifica
