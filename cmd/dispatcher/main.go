@@ -33,6 +33,9 @@ func commands() []command {
 			func(_ context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 				return runFilter(args, stdin, stdout, stderr)
 			}},
+		{"serve", "run the service: receiver, status API and workers (see --role)", runServe},
+		{"migrate", "apply the job store's database migrations and exit", runMigrate},
+		{"config", "print the configuration variables, or check the environment (config check)", runConfig},
 		{"version", "print the version", func(_ context.Context, _ []string, _ io.Reader, stdout, _ io.Writer) int {
 			fmt.Fprintln(stdout, "dispatcher", version)
 			return 0

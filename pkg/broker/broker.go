@@ -66,6 +66,12 @@ type Broker struct {
 	pub     *amqp.Channel
 	up      chan struct{} // closed while connected
 	lastErr error
+	// returns receives the messages the broker could not route (mandatory publishing);
+	// returned holds their ids until their publisher looks. retMu makes draining the
+	// channel and reading the map one step (see returnedOf).
+	returns  chan amqp.Return
+	retMu    sync.Mutex
+	returned map[string]bool
 
 	closing chan struct{}
 	done    chan struct{}
@@ -103,7 +109,7 @@ func New(cfg Config) (*Broker, error) {
 		cfg.ReconnectMax = 30 * time.Second
 	}
 	b := &Broker{cfg: cfg, log: cfg.Logger, m: newMetrics(cfg.Registerer),
-		up: make(chan struct{}), closing: make(chan struct{}), done: make(chan struct{}),
+		up: make(chan struct{}), closing: make(chan struct{}), done: make(chan struct{}), returned: map[string]bool{},
 		lastErr: errors.New("not connected yet")}
 	if b.log == nil {
 		b.log = slog.Default()
@@ -175,29 +181,86 @@ func (b *Broker) own() {
 		delay = b.cfg.ReconnectMin
 		closed := conn.NotifyClose(make(chan *amqp.Error, 1))
 		pubClosed := pub.NotifyClose(make(chan *amqp.Error, 1))
+		returns := pub.NotifyReturn(make(chan amqp.Return, 1024))
 		b.mu.Lock()
-		b.conn, b.pub = conn, pub
+		b.conn, b.pub, b.returns = conn, pub, returns
 		close(b.up)
 		b.mu.Unlock()
 		b.m.connected.Set(1)
 		b.log.Info("broker connected", "url", redact(b.cfg.URL), "queues", len(b.cfg.Queues), "queue_type", b.cfg.QueueType)
 		wasUp = true
-		var cause error
-		select {
-		case <-b.closing:
-			b.markDown(errors.New("closed"))
-			_ = conn.Close()
+		cause := b.watch(conn, returns, closed, pubClosed)
+		if cause == nil {
 			return
-		case e := <-closed:
-			cause = amqpErr(e, "connection closed")
-		case e := <-pubClosed:
-			cause = amqpErr(e, "channel closed")
-			_ = conn.Close()
 		}
 		b.markDown(cause)
 		b.m.reconnects.Inc()
 		b.log.Warn("broker connection lost", "error", cause)
 	}
+}
+
+// errUnroutable asks the owner to reconnect: a message came back unroutable, so the
+// topology must be declared again.
+var errUnroutable = errors.New("a message was returned unroutable; declaring the topology again")
+
+// watch waits for the connection to end (or Close: nil), draining unroutable returns
+// meanwhile so the connection never blocks on them.
+func (b *Broker) watch(conn *amqp.Connection, returns chan amqp.Return, closed, pubClosed chan *amqp.Error) error {
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-b.closing:
+			b.markDown(errors.New("closed"))
+			_ = conn.Close()
+			return nil
+		case e := <-closed:
+			return amqpErr(e, "connection closed")
+		case e := <-pubClosed:
+			_ = conn.Close()
+			return amqpErr(e, "channel closed")
+		case <-tick.C:
+			if b.drainReturns(returns) {
+				_ = conn.Close()
+				return errUnroutable
+			}
+		}
+	}
+}
+
+// drainReturns moves returned messages to the map, under retMu, and reports whether any
+// came back.
+func (b *Broker) drainReturns(returns chan amqp.Return) bool {
+	b.retMu.Lock()
+	defer b.retMu.Unlock()
+	any := false
+	for {
+		select {
+		case r, ok := <-returns:
+			if !ok {
+				return any
+			}
+			if len(b.returned) < 100000 {
+				b.returned[r.MessageId] = true
+			}
+			any = true
+		default:
+			return any
+		}
+	}
+}
+
+// returnedOf reports whether the message with id came back unroutable. The broker sends a
+// message's return before its confirm, and the client queues the return before it
+// handles the confirm, so once the confirm arrived the return (if any) is in the channel
+// or already in the map.
+func (b *Broker) returnedOf(returns chan amqp.Return, id string) bool {
+	b.drainReturns(returns)
+	b.retMu.Lock()
+	defer b.retMu.Unlock()
+	r := b.returned[id]
+	delete(b.returned, id)
+	return r
 }
 
 func amqpErr(e *amqp.Error, what string) error {
@@ -210,7 +273,7 @@ func amqpErr(e *amqp.Error, what string) error {
 func (b *Broker) markDown(cause error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.conn, b.pub, b.lastErr = nil, nil, cause
+	b.conn, b.pub, b.returns, b.lastErr = nil, nil, nil, cause
 	b.up = make(chan struct{})
 	b.m.connected.Set(0)
 }
@@ -269,15 +332,18 @@ func (b *Broker) declare(ch *amqp.Channel) error {
 	return nil
 }
 
-// current returns the publishing channel, or nil and a channel closed when it comes back.
-func (b *Broker) current() (*amqp.Channel, <-chan struct{}) {
+// current returns the publishing channel and its returns, or nil and a channel closed
+// when it comes back.
+func (b *Broker) current() (*amqp.Channel, chan amqp.Return, <-chan struct{}) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.pub, b.up
+	return b.pub, b.returns, b.up
 }
 
 // Publish sends a persistent message to the queue named by routingKey and waits for the
-// broker's confirm. While the broker is unreachable it waits for the connection until ctx
+// broker's confirm. It publishes through the default exchange, whose route to every queue
+// cannot be lost, as a mandatory message: a message the broker cannot route comes back and
+// is an error, never a silent loss. While the broker is unreachable it waits for the connection until ctx
 // ends (ErrUnavailable). A message whose confirm did not arrive is reported as an error:
 // it may or may not be stored, and callers treat it as not published.
 func (b *Broker) Publish(ctx context.Context, routingKey string, m Message) error {
@@ -285,11 +351,18 @@ func (b *Broker) Publish(ctx context.Context, routingKey string, m Message) erro
 		b.m.published.WithLabelValues("error").Inc()
 		return fmt.Errorf("broker: publish to %q: no such queue in the topology", routingKey)
 	}
+	if m.ID == "" {
+		var r [12]byte
+		for i := range r {
+			r[i] = byte(rand.N(256))
+		}
+		m.ID = fmt.Sprintf("%x", r)
+	}
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, b.cfg.ConfirmTimeout)
 	defer cancel()
 	for {
-		ch, up := b.current()
+		ch, returns, up := b.current()
 		if ch == nil {
 			select {
 			case <-up:
@@ -305,7 +378,7 @@ func (b *Broker) Publish(ctx context.Context, routingKey string, m Message) erro
 				return fmt.Errorf("%w: %v", ErrUnavailable, last)
 			}
 		}
-		dc, err := ch.PublishWithDeferredConfirmWithContext(ctx, b.cfg.Exchange, routingKey, false, false, amqp.Publishing{
+		dc, err := ch.PublishWithDeferredConfirmWithContext(ctx, "", routingKey, true, false, amqp.Publishing{
 			MessageId:    m.ID,
 			ContentType:  m.ContentType,
 			Headers:      amqp.Table(m.Headers),
@@ -333,6 +406,9 @@ func (b *Broker) Publish(ctx context.Context, routingKey string, m Message) erro
 		case !ok:
 			b.m.published.WithLabelValues("nack").Inc()
 			return fmt.Errorf("broker: publish to %s: the broker refused the message (nack)", routingKey)
+		case b.returnedOf(returns, m.ID):
+			b.m.published.WithLabelValues("unroutable").Inc()
+			return fmt.Errorf("broker: publish to %s: the broker could not route the message (queue missing?)", routingKey)
 		}
 		b.m.published.WithLabelValues("ok").Inc()
 		b.m.latency.Observe(time.Since(start).Seconds())

@@ -1,0 +1,38 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/pacifica/pacifica-dispatcher-go/pkg/service"
+)
+
+// runConfig prints the configuration variables, or checks the current environment.
+func runConfig(_ context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 1 && (args[0] == "-h" || args[0] == "--help") {
+		fmt.Fprintln(stdout, "Usage: dispatcher config [check]")
+		fmt.Fprintln(stdout)
+		fmt.Fprintln(stdout, "Without an argument, prints every environment variable with its default and")
+		fmt.Fprintln(stdout, "meaning (a Markdown table). `check` loads the current environment and reports")
+		fmt.Fprintln(stdout, "the first problem, naming the variable; it exits 0 when the configuration is valid.")
+		return 0
+	}
+	switch {
+	case len(args) == 0:
+		if err := service.WriteEnvTable(stdout); err != nil {
+			fmt.Fprintln(stderr, "dispatcher:", err)
+			return 1
+		}
+		return 0
+	case len(args) == 1 && args[0] == "check":
+		if _, err := service.Load(); err != nil {
+			fmt.Fprintln(stderr, "dispatcher:", err)
+			return 1
+		}
+		fmt.Fprintln(stdout, "configuration is valid")
+		return 0
+	}
+	fmt.Fprintln(stderr, "Usage: dispatcher config [check]")
+	return 2
+}

@@ -1,0 +1,122 @@
+package intake
+
+import (
+	"context"
+	"encoding/json"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/pacifica/pacifica-dispatcher-go/pkg/broker"
+	"github.com/pacifica/pacifica-dispatcher-go/pkg/jobstore"
+)
+
+// JobMessage is the body of a message on the jobs queue. Workers read everything else from
+// the job store: a message only says "this job may be ready to run".
+type JobMessage struct {
+	JobID uuid.UUID `json:"job_id"`
+	Route string    `json:"route"`
+}
+
+type jobMessage = JobMessage
+
+// enqueue hands the newly created queued jobs to the background publishers. When their
+// buffer is full the jobs stay unpublished in the store, where the relay finds them.
+func (in *Intake) enqueue(rec []jobstore.Recorded) {
+	for _, r := range rec {
+		if !r.Created || r.Job.State != jobstore.Queued {
+			continue
+		}
+		select {
+		case in.publish <- JobMessage{JobID: r.Job.ID, Route: r.Job.Route}:
+		default:
+			in.cfg.Metrics.publishDeferred.Inc()
+		}
+	}
+}
+
+// Run publishes the jobs that Accept records, until ctx is cancelled. Jobs still waiting
+// then are left to the relay (they are unpublished in the store).
+func (in *Intake) Run(ctx context.Context) {
+	marks := make(chan uuid.UUID, in.cfg.PublishBuffer)
+	var wg sync.WaitGroup
+	for range in.cfg.Publishers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case m := <-in.publish:
+					if in.publishJob(ctx, m) {
+						marks <- m.JobID
+					}
+				}
+			}
+		}()
+	}
+	done := make(chan struct{})
+	go func() {
+		in.markPublished(marks)
+		close(done)
+	}()
+	wg.Wait()
+	close(marks)
+	<-done
+}
+
+// publishJob publishes one job message and reports whether the broker confirmed it.
+func (in *Intake) publishJob(ctx context.Context, m JobMessage) bool {
+	body, _ := json.Marshal(m)
+	pctx, cancel := context.WithTimeout(ctx, in.cfg.PublishTimeout)
+	defer cancel()
+	err := in.cfg.Broker.Publish(pctx, in.cfg.JobsQueue, broker.Message{
+		ID:          m.JobID.String(),
+		Body:        body,
+		ContentType: "application/json",
+	})
+	if err != nil {
+		in.cfg.Logger.Debug("job not published; the relay will retry", "job_id", m.JobID, "error", err)
+		return false
+	}
+	return true
+}
+
+// markPublished records confirmed publishes in batches, so that a busy intake does not pay
+// one extra PostgreSQL round trip per job.
+func (in *Intake) markPublished(ids <-chan uuid.UUID) {
+	const maxBatch = 256
+	batch := make([]uuid.UUID, 0, maxBatch)
+	flush := func() {
+		if len(batch) == 0 {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), in.cfg.RecordTimeout)
+		if err := in.cfg.Store.MarkPublished(ctx, batch); err != nil {
+			// The jobs stay unpublished: the relay publishes them again, and workers
+			// ignore the duplicate message of a job that is no longer queued.
+			in.cfg.Logger.Debug("marking jobs published failed", "jobs", len(batch), "error", err)
+		}
+		cancel()
+		batch = batch[:0]
+	}
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case id, ok := <-ids:
+			if !ok {
+				flush()
+				return
+			}
+			batch = append(batch, id)
+			if len(batch) == maxBatch {
+				flush()
+			}
+		case <-tick.C:
+			flush()
+		}
+	}
+}

@@ -1,0 +1,67 @@
+package intake
+
+import (
+	"context"
+	"time"
+
+	"github.com/pacifica/pacifica-dispatcher-go/pkg/broker"
+)
+
+// Consumer is what the recorder needs of the broker.
+type Consumer interface {
+	Consume(ctx context.Context, cfg broker.ConsumeConfig, h func(context.Context, broker.Delivery) broker.Disposition) error
+}
+
+// Record consumes the intake queue until ctx is cancelled: every event held there while
+// PostgreSQL was unavailable is recorded (with its jobs, under the ids its sender was
+// given) and its jobs published. A message is acknowledged only after its event is
+// committed; while PostgreSQL is still down it goes back to the queue after a pause.
+func (in *Intake) Record(ctx context.Context, c Consumer) error {
+	return c.Consume(ctx, broker.ConsumeConfig{Queue: in.cfg.IntakeQueue, Prefetch: 16, Workers: 4},
+		func(ctx context.Context, d broker.Delivery) broker.Disposition {
+			return in.recordHeld(ctx, d)
+		})
+}
+
+func (in *Intake) recordHeld(ctx context.Context, d broker.Delivery) broker.Disposition {
+	ct, _ := d.Headers[headerContentType].(string)
+	if ct == "" {
+		ct = pacificaContentType
+	}
+	ev, err := Load(d.Body, ct)
+	if err != nil {
+		// Only this service writes the intake queue, after parsing the event: a message
+		// that does not parse cannot become valid later. Dead-letter it for inspection.
+		in.cfg.Logger.Error("intake queue: message is not an event; dead-lettered",
+			"message_id", d.MessageID, "error", err)
+		return broker.Reject
+	}
+	p := in.plan(ev)
+	if s, ok := d.Headers[headerReceivedAt].(string); ok {
+		if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+			p.event.ReceivedAt = t
+		}
+	}
+	rctx, cancel := context.WithTimeout(ctx, in.cfg.RecordTimeout)
+	rec, err := in.cfg.Store.Record(rctx, p.event, p.jobs)
+	cancel()
+	if err != nil {
+		in.cfg.Logger.Warn("intake queue: job store still unavailable; will retry",
+			"event_id", ev.ID(), "source", ev.Source(), "error", err)
+		pause(ctx, time.Second)
+		return broker.Requeue
+	}
+	in.cfg.Metrics.recovered.Inc()
+	in.cfg.Logger.Info("held event recorded", "event_id", ev.ID(), "source", ev.Source(), "jobs", len(rec))
+	in.enqueue(rec)
+	return broker.Ack
+}
+
+func pause(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}

@@ -1,0 +1,193 @@
+package receiver
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/pacifica/pacifica-dispatcher-go/pkg/event"
+	"github.com/pacifica/pacifica-dispatcher-go/pkg/intake"
+	"github.com/pacifica/pacifica-dispatcher-go/pkg/jobstore"
+)
+
+// Accepter makes an event durable; *intake.Intake is one.
+type Accepter interface {
+	Accept(ctx context.Context, ev *event.Event) (intake.Receipt, error)
+}
+
+// DefaultMaxBodyBytes is the default limit of an event body: 16 MiB.
+const DefaultMaxBodyBytes = 16 << 20
+
+// Config configures a Receiver. Intake is required.
+type Config struct {
+	Intake Accepter
+	// MaxBodyBytes is the largest body accepted; larger ones answer 413.
+	MaxBodyBytes int64
+	// Auth is the optional sender authentication.
+	Auth Auth
+	// JobURL gives the status URL of a job in answers (default "/jobs/<id>").
+	JobURL func(uuid.UUID) string
+	// AcceptTimeout bounds the work on one request (default 30s). It is not tied to the
+	// client's connection: an event whose sender went away is still made durable.
+	AcceptTimeout time.Duration
+	Metrics       *Metrics
+	Logger        *slog.Logger
+}
+
+// Receiver is the http.Handler of POST /receive and POST /.
+type Receiver struct {
+	cfg Config
+}
+
+// New returns a Receiver.
+func New(cfg Config) (*Receiver, error) {
+	if cfg.Intake == nil {
+		return nil, errors.New("receiver: no intake")
+	}
+	if err := cfg.Auth.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if cfg.JobURL == nil {
+		cfg.JobURL = func(id uuid.UUID) string { return "/jobs/" + id.String() }
+	}
+	if cfg.AcceptTimeout <= 0 {
+		cfg.AcceptTimeout = 30 * time.Second
+	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = NewMetrics(nil)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return &Receiver{cfg: cfg}, nil
+}
+
+// Register adds the receiver's routes to mux: POST /receive (the Python dispatcher's path,
+// which existing subscriptions point at) and POST /.
+func (rc *Receiver) Register(mux *http.ServeMux) {
+	mux.Handle("POST /receive", rc)
+	mux.Handle("POST /{$}", rc)
+}
+
+// ServeHTTP receives one delivery.
+func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if rc.cfg.Auth.Enabled() && !rc.cfg.Auth.Check(r) {
+		rc.cfg.Metrics.observe("", outcomeUnauthorized)
+		w.Header().Set("WWW-Authenticate", `Basic realm="pacifica-dispatcher"`)
+		writeError(w, http.StatusUnauthorized, "the request does not carry the credentials configured for senders")
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, rc.cfg.MaxBodyBytes))
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			rc.cfg.Metrics.observe("", outcomeTooLarge)
+			writeError(w, http.StatusRequestEntityTooLarge,
+				fmt.Sprintf("the body is larger than the limit of %d bytes", rc.cfg.MaxBodyBytes))
+			return
+		}
+		rc.cfg.Metrics.observe("", outcomeMalformed)
+		writeError(w, http.StatusBadRequest, "reading the body: "+err.Error())
+		return
+	}
+	events, err := event.Parse(r.Header, body)
+	if err != nil {
+		status, outcome := http.StatusBadRequest, outcomeMalformed
+		if errors.Is(err, event.ErrUnsupportedContentType) {
+			status, outcome = http.StatusUnsupportedMediaType, outcomeUnsupported
+		}
+		rc.cfg.Metrics.observe("", outcome)
+		rc.cfg.Logger.Info("delivery refused", "status", status, "error", err, "remote", r.RemoteAddr)
+		writeError(w, status, err.Error())
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), rc.cfg.AcceptTimeout)
+	defer cancel()
+	answers := make([]eventAnswer, 0, len(events))
+	for _, ev := range events {
+		rcpt, err := rc.cfg.Intake.Accept(ctx, ev)
+		if err != nil {
+			rc.cfg.Metrics.observe(ev.Type(), outcomeRefused)
+			rc.cfg.Logger.Error("event refused", "event_id", ev.ID(), "source", ev.Source(), "error", err)
+			w.Header().Set("Retry-After", "5")
+			writeError(w, http.StatusServiceUnavailable,
+				"the event could not be stored: the job store and the broker are both unavailable")
+			return
+		}
+		rc.cfg.Metrics.observe(ev.Type(), outcomeOf(rcpt))
+		rc.cfg.Logger.Info("event accepted", "event_id", ev.ID(), "source", ev.Source(),
+			"type", ev.Type(), "held_in", rcpt.Durable, "jobs", len(rcpt.Jobs))
+		answers = append(answers, rc.answer(rcpt))
+	}
+	if len(events) == 1 && events[0].Mode != event.ModeBatch {
+		writeJSON(w, http.StatusAccepted, answers[0])
+		return
+	}
+	writeJSON(w, http.StatusAccepted, map[string]any{"events": answers})
+}
+
+// eventAnswer is the JSON answer for one accepted event.
+type eventAnswer struct {
+	EventID string      `json:"event_id"`
+	Source  string      `json:"source"`
+	HeldIn  string      `json:"held_in"`
+	Jobs    []jobAnswer `json:"jobs"`
+}
+
+type jobAnswer struct {
+	ID        uuid.UUID `json:"id"`
+	Route     string    `json:"route,omitempty"`
+	State     string    `json:"state"`
+	Duplicate bool      `json:"duplicate"`
+	Error     string    `json:"error,omitempty"`
+	StatusURL string    `json:"status_url"`
+}
+
+func (rc *Receiver) answer(r intake.Receipt) eventAnswer {
+	a := eventAnswer{EventID: r.EventID, Source: r.Source, HeldIn: string(r.Durable), Jobs: []jobAnswer{}}
+	for _, j := range r.Jobs {
+		a.Jobs = append(a.Jobs, jobAnswer{ID: j.ID, Route: j.Route, State: string(j.State),
+			Duplicate: j.Duplicate, Error: j.Error, StatusURL: rc.cfg.JobURL(j.ID)})
+	}
+	return a
+}
+
+func outcomeOf(r intake.Receipt) string {
+	dup := len(r.Jobs) > 0
+	for _, j := range r.Jobs {
+		switch {
+		case j.State == jobstore.Unrouted && !j.Duplicate:
+			return outcomeUnrouted
+		case j.State == jobstore.Failed && !j.Duplicate && j.Error != "":
+			return outcomeInvalid
+		}
+		dup = dup && j.Duplicate
+	}
+	if dup {
+		return outcomeDuplicate
+	}
+	return outcomeAccepted
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func writeError(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, map[string]string{
+		"status": fmt.Sprintf("%d %s", status, http.StatusText(status)),
+		"error":  msg,
+	})
+}

@@ -1,0 +1,99 @@
+package service
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// readyz answers 200 when PostgreSQL (migrated) and RabbitMQ are reachable, and 503 naming
+// what is not.
+func (s *Service) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	out := map[string]string{"postgres": "ok", "rabbitmq": "ok"}
+	ok := true
+	if err := s.store.Ping(ctx); err != nil {
+		out["postgres"], ok = "unavailable: "+err.Error(), false
+	} else {
+		select {
+		case <-s.migrated:
+		default:
+			out["postgres"], ok = "migrations not applied yet", false
+		}
+	}
+	if err := s.broker.Ping(ctx); err != nil {
+		out["rabbitmq"], ok = "unavailable: "+err.Error(), false
+	}
+	status := http.StatusOK
+	if !ok {
+		status = http.StatusServiceUnavailable
+	}
+	writeJSON(w, status, out)
+}
+
+// listRoutes serves GET /routes: what the service reacts to.
+func (s *Service) listRoutes(w http.ResponseWriter, _ *http.Request) {
+	type view struct {
+		Name       string `json:"name"`
+		Kind       string `json:"kind"`
+		Filter     string `json:"jsonpath"`
+		OwnUploads bool   `json:"own_uploads"`
+	}
+	out := []view{}
+	for _, r := range s.routes.Routes() {
+		out = append(out, view{Name: r.Name, Kind: r.Kind, Filter: r.Filter.String(), OwnUploads: r.OwnUploads})
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// instrument adds GET /metrics and counts every request by route pattern and status code.
+func instrument(mux *http.ServeMux, reg *prometheus.Registry) http.Handler {
+	requests := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "dispatcher_http_requests_total",
+		Help: "HTTP requests served, by route pattern and status code.",
+	}, []string{"route", "code"})
+	duration := prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "dispatcher_http_request_duration_seconds",
+		Help:    "Time to answer HTTP requests, by route pattern.",
+		Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+	}, []string{"route"})
+	reg.MustRegister(requests, duration)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
+		mux.ServeHTTP(sw, r)
+		pattern := r.Pattern
+		if pattern == "" {
+			pattern = "unmatched"
+		}
+		requests.WithLabelValues(pattern, strconv.Itoa(sw.code)).Inc()
+		duration.WithLabelValues(pattern).Observe(time.Since(start).Seconds())
+	})
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	code int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	w.code = code
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}

@@ -1,0 +1,288 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/pacifica/pacifica-dispatcher-go/pkg/broker"
+	"github.com/pacifica/pacifica-dispatcher-go/pkg/intake"
+	"github.com/pacifica/pacifica-dispatcher-go/pkg/jobstore"
+	"github.com/pacifica/pacifica-dispatcher-go/pkg/receiver"
+	"github.com/pacifica/pacifica-dispatcher-go/pkg/route"
+	"github.com/pacifica/pacifica-dispatcher-go/pkg/statusapi"
+)
+
+// Service is an assembled dispatcher process.
+type Service struct {
+	cfg      Config
+	log      *slog.Logger
+	reg      *prometheus.Registry
+	store    *jobstore.Store
+	broker   *broker.Broker
+	routes   *route.Table
+	intake   *intake.Intake
+	handler  http.Handler
+	migrated chan struct{}
+
+	// ready is closed once the HTTP server listens; Addr is then its address.
+	ready chan struct{}
+	addr  net.Addr
+}
+
+// Options are the parts of a Service that do not come from the environment.
+type Options struct {
+	// Routes is the route table; nil means DefaultRoutes.
+	Routes *route.Table
+	// Logger; nil builds one from LOG_LEVEL and LOG_FORMAT on standard error.
+	Logger *slog.Logger
+}
+
+// NewLogger returns the logger the configuration asks for, writing to w.
+func NewLogger(c Config, w io.Writer) *slog.Logger {
+	level, _ := parseLevel(c.LogLevel)
+	opts := &slog.HandlerOptions{Level: level}
+	if c.LogFormat == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+// New builds every part of the service. It connects to nothing yet: PostgreSQL and
+// RabbitMQ may be down when the service starts, and it serves as soon as either is up.
+func New(ctx context.Context, cfg Config, opts Options) (*Service, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	s := &Service{cfg: cfg, log: opts.Logger, reg: prometheus.NewRegistry(),
+		migrated: make(chan struct{}), ready: make(chan struct{})}
+	if s.log == nil {
+		s.log = NewLogger(cfg, os.Stderr)
+	}
+	s.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	s.routes = opts.Routes
+	if s.routes == nil {
+		t, err := DefaultRoutes()
+		if err != nil {
+			return nil, err
+		}
+		s.routes = t
+	}
+
+	store, err := jobstore.Open(ctx, jobstore.Config{URL: cfg.DatabaseURL, MaxConns: cfg.DBMaxConns, Logger: s.log})
+	if err != nil {
+		return nil, fmt.Errorf("job store: %w", err)
+	}
+	s.store = store
+
+	b, err := broker.New(broker.Config{
+		URL:       cfg.BrokerURL,
+		Exchange:  cfg.BrokerExchange,
+		QueueType: cfg.BrokerQueueType,
+		Queues: []broker.QueueSpec{
+			{Name: cfg.jobsQueue(), DeadLetter: cfg.deadQueue()},
+			{Name: cfg.intakeQueue(), DeadLetter: cfg.deadQueue()},
+			{Name: cfg.deadQueue()},
+		},
+		ConfirmTimeout: cfg.PublishTimeout,
+		Registerer:     s.reg,
+		Logger:         s.log,
+	})
+	if err != nil {
+		store.Close()
+		return nil, fmt.Errorf("broker: %w", err)
+	}
+	s.broker = b
+
+	in, err := intake.New(intake.Config{
+		Routes: s.routes, Store: store, Broker: b,
+		JobsQueue: cfg.jobsQueue(), IntakeQueue: cfg.intakeQueue(),
+		MaxAttempts: cfg.MaxAttempts, RecordTimeout: cfg.RecordTimeout, PublishTimeout: cfg.PublishTimeout,
+		Metrics: intake.NewMetrics(s.reg), Logger: s.log,
+	})
+	if err != nil {
+		s.close()
+		return nil, err
+	}
+	s.intake = in
+
+	h, err := s.routesHTTP()
+	if err != nil {
+		s.close()
+		return nil, err
+	}
+	s.handler = h
+	return s, nil
+}
+
+// routesHTTP builds the HTTP handler of the process's role.
+func (s *Service) routesHTTP() (http.Handler, error) {
+	mux := http.NewServeMux()
+	if s.cfg.Role != RoleWorker {
+		rc, err := receiver.New(receiver.Config{
+			Intake: s.intake, MaxBodyBytes: s.cfg.MaxEventBytes, Auth: s.cfg.ReceiverAuth(),
+			Metrics: receiver.NewMetrics(s.reg), Logger: s.log,
+		})
+		if err != nil {
+			return nil, err
+		}
+		rc.Register(mux)
+	}
+	api, err := statusapi.New(statusapi.Config{Store: s.store, Admin: s.cfg.AdminAuth(), Logger: s.log})
+	if err != nil {
+		return nil, err
+	}
+	api.Register(mux)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("GET /readyz", s.readyz)
+	mux.HandleFunc("GET /routes", s.listRoutes)
+	s.reg.MustRegister(newStoreCollector(s.store, s.log))
+	return instrument(mux, s.reg), nil
+}
+
+// Handler returns the service's HTTP handler (for tests that serve it themselves).
+func (s *Service) Handler() http.Handler { return s.handler }
+
+// Registry returns the service's Prometheus registry.
+func (s *Service) Registry() *prometheus.Registry { return s.reg }
+
+// Addr waits until the server listens and returns its address.
+func (s *Service) Addr(ctx context.Context) (net.Addr, error) {
+	select {
+	case <-s.ready:
+		return s.addr, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// Run serves until ctx is cancelled, then shuts down in order: stop accepting requests and
+// let those in flight finish (up to SHUTDOWN_TIMEOUT), stop the background work, close the
+// broker and the database pool. It returns nil after a clean shutdown.
+func (s *Service) Run(ctx context.Context) error {
+	defer s.close()
+	ln, err := net.Listen("tcp", s.cfg.ListenAddr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", s.cfg.ListenAddr, err)
+	}
+	s.addr = ln.Addr()
+	srv := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+
+	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopBG()
+	var wg sync.WaitGroup
+	spawn := func(name string, f func(context.Context)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			f(bg)
+			s.log.Debug("stopped", "component", name)
+		}()
+	}
+	spawn("migrate", s.migrate)
+	if s.cfg.Role != RoleWorker {
+		spawn("publishers", s.intake.Run)
+		spawn("relay", func(ctx context.Context) {
+			if s.waitMigrated(ctx) {
+				s.intake.Relay(ctx, s.cfg.RelayInterval)
+			}
+		})
+		spawn("recorder", func(ctx context.Context) {
+			if !s.waitMigrated(ctx) {
+				return
+			}
+			if err := s.intake.Record(ctx, s.broker); err != nil && ctx.Err() == nil {
+				s.log.Error("recorder stopped", "error", err)
+			}
+		})
+	}
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	close(s.ready)
+	s.log.Info("dispatcher serving", "addr", s.addr.String(), "role", s.cfg.Role,
+		"routes", len(s.routes.Routes()))
+
+	select {
+	case err := <-serveErr:
+		stopBG()
+		wg.Wait()
+		return fmt.Errorf("http server: %w", err)
+	case <-ctx.Done():
+	}
+	s.log.Info("shutting down", "timeout", s.cfg.ShutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.ShutdownTimeout)
+	defer cancel()
+	err = srv.Shutdown(sctx)
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	stopBG()
+	wg.Wait()
+	s.log.Info("stopped")
+	return err
+}
+
+// migrate applies the migrations, retrying while PostgreSQL is unavailable: the service
+// accepts events through RabbitMQ meanwhile.
+func (s *Service) migrate(ctx context.Context) {
+	backoff := 200 * time.Millisecond
+	for {
+		mctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		err := s.store.Migrate(mctx)
+		cancel()
+		if err == nil {
+			close(s.migrated)
+			return
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		s.log.Warn("job store migrations not applied yet; retrying", "error", err, "in", backoff)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, 10*time.Second)
+	}
+}
+
+func (s *Service) waitMigrated(ctx context.Context) bool {
+	select {
+	case <-s.migrated:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+func (s *Service) close() {
+	if s.broker != nil {
+		if err := s.broker.Close(); err != nil {
+			s.log.Warn("closing the broker connection", "error", err)
+		}
+	}
+	if s.store != nil {
+		s.store.Close()
+	}
+}
