@@ -7,6 +7,7 @@ PKGS      ?= ./...
 export TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
 export TEST_BROKER_URL   ?= amqp://guest:guest@127.0.0.1:5672/
 FUZZTIME  ?= 10s
+BENCHTIME ?= 5s
 
 .DEFAULT_GOAL := help
 
@@ -46,6 +47,10 @@ fuzz: ## Run every fuzz target for FUZZTIME each (default 10s).
 	    echo "fuzz $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg; \
 	  done; \
 	done
+
+.PHONY: bench-intake
+bench-intake: ## Durable intake rate and p50/p99 at concurrency 16 and 64, next to raw PostgreSQL inserts and RabbitMQ publishes.
+	$(GO) run ./cmd/dispatcher-bench intake -duration $(BENCHTIME) -concurrency 16,64
 
 .PHONY: demo
 demo: build ## Run the main job on the sample data, on this machine (see README).

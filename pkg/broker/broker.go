@@ -72,6 +72,8 @@ type Broker struct {
 	returns  chan amqp.Return
 	retMu    sync.Mutex
 	returned map[string]bool
+	// redeclare asks the owner to reconnect and declare the topology again.
+	redeclare chan struct{}
 
 	closing chan struct{}
 	done    chan struct{}
@@ -109,7 +111,7 @@ func New(cfg Config) (*Broker, error) {
 		cfg.ReconnectMax = 30 * time.Second
 	}
 	b := &Broker{cfg: cfg, log: cfg.Logger, m: newMetrics(cfg.Registerer),
-		up: make(chan struct{}), closing: make(chan struct{}), done: make(chan struct{}), returned: map[string]bool{},
+		up: make(chan struct{}), closing: make(chan struct{}), done: make(chan struct{}), returned: map[string]bool{}, redeclare: make(chan struct{}, 1),
 		lastErr: errors.New("not connected yet")}
 	if b.log == nil {
 		b.log = slog.Default()
@@ -219,6 +221,9 @@ func (b *Broker) watch(conn *amqp.Connection, returns chan amqp.Return, closed, 
 		case e := <-pubClosed:
 			_ = conn.Close()
 			return amqpErr(e, "channel closed")
+		case <-b.redeclare:
+			_ = conn.Close()
+			return errUnroutable
 		case <-tick.C:
 			if b.drainReturns(returns) {
 				_ = conn.Close()
@@ -260,6 +265,12 @@ func (b *Broker) returnedOf(returns chan amqp.Return, id string) bool {
 	defer b.retMu.Unlock()
 	r := b.returned[id]
 	delete(b.returned, id)
+	if r {
+		select {
+		case b.redeclare <- struct{}{}:
+		default:
+		}
+	}
 	return r
 }
 

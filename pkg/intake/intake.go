@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -27,6 +28,7 @@ var ErrUnavailable = errors.New("intake: neither the job store nor the broker ca
 // Store is what intake needs of the job store.
 type Store interface {
 	Record(ctx context.Context, ev jobstore.NewEvent, jobs []jobstore.NewJob) ([]jobstore.Recorded, error)
+	RecordMany(ctx context.Context, items []jobstore.Item) ([][]jobstore.Recorded, error)
 	Pending(ctx context.Context, limit int) ([]uuid.UUID, error)
 	MarkPublished(ctx context.Context, ids []uuid.UUID) error
 }
@@ -56,8 +58,10 @@ type Config struct {
 	// the relay publishes the rest.
 	Publishers    int
 	PublishBuffer int
-	Metrics       *Metrics
-	Logger        *slog.Logger
+	// Committers is the number of group commits in flight at once (default 4).
+	Committers int
+	Metrics    *Metrics
+	Logger     *slog.Logger
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }
@@ -85,6 +89,9 @@ func (c *Config) defaults() error {
 	if c.Publishers <= 0 {
 		c.Publishers = 4
 	}
+	if c.Committers <= 0 {
+		c.Committers = 4
+	}
 	if c.PublishBuffer <= 0 {
 		c.PublishBuffer = 4096
 	}
@@ -104,6 +111,8 @@ func (c *Config) defaults() error {
 type Intake struct {
 	cfg     Config
 	publish chan jobMessage
+	commits chan commitRequest
+	running atomic.Bool
 }
 
 // New returns an Intake for the given configuration.
@@ -111,7 +120,8 @@ func New(cfg Config) (*Intake, error) {
 	if err := cfg.defaults(); err != nil {
 		return nil, err
 	}
-	return &Intake{cfg: cfg, publish: make(chan jobMessage, cfg.PublishBuffer)}, nil
+	return &Intake{cfg: cfg, publish: make(chan jobMessage, cfg.PublishBuffer),
+		commits: make(chan commitRequest, maxGroup*cfg.Committers)}, nil
 }
 
 // Durability says where an accepted event is held.
@@ -148,7 +158,7 @@ type JobRef struct {
 func (in *Intake) Accept(ctx context.Context, ev *event.Event) (Receipt, error) {
 	plan := in.plan(ev)
 	rctx, cancel := context.WithTimeout(ctx, in.cfg.RecordTimeout)
-	rec, err := in.cfg.Store.Record(rctx, plan.event, plan.jobs)
+	rec, err := in.record(rctx, jobstore.Item{Event: plan.event, Jobs: plan.jobs})
 	cancel()
 	if err == nil {
 		in.enqueue(rec)

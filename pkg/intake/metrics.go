@@ -10,6 +10,7 @@ type Metrics struct {
 	recovered       prometheus.Counter
 	relayed         prometheus.Counter
 	publishDeferred prometheus.Counter
+	groupSize       prometheus.Histogram
 }
 
 // NewMetrics creates intake's metrics and registers them on reg when it is not nil.
@@ -35,9 +36,14 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "dispatcher_intake_publish_deferred_total",
 			Help: "New jobs left to the relay because the background publishers were busy.",
 		}),
+		groupSize: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "dispatcher_intake_group_commit_events",
+			Help:    "Events recorded together in one PostgreSQL transaction (group commit).",
+			Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128},
+		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.accepted, m.refused, m.recovered, m.relayed, m.publishDeferred)
+		reg.MustRegister(m.accepted, m.refused, m.recovered, m.relayed, m.publishDeferred, m.groupSize)
 	}
 	return m
 }

@@ -36,11 +36,21 @@ func (in *Intake) enqueue(rec []jobstore.Recorded) {
 	}
 }
 
-// Run publishes the jobs that Accept records, until ctx is cancelled. Jobs still waiting
-// then are left to the relay (they are unpublished in the store).
+// Run records (group commits) and publishes the jobs that Accept takes, until ctx is
+// cancelled. Jobs still waiting to be published then are left to the relay (they are
+// unpublished in the store).
 func (in *Intake) Run(ctx context.Context) {
 	marks := make(chan uuid.UUID, in.cfg.PublishBuffer)
 	var wg sync.WaitGroup
+	for range in.cfg.Committers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			in.commit(ctx)
+		}()
+	}
+	in.running.Store(true)
+	defer in.running.Store(false)
 	for range in.cfg.Publishers {
 		wg.Add(1)
 		go func() {

@@ -202,6 +202,43 @@ RETURNING id`
 // event id), and returns every job of the event with Created set for the new ones. It
 // takes one round trip to PostgreSQL.
 func (s *Store) Record(ctx context.Context, ev NewEvent, jobs []NewJob) ([]Recorded, error) {
+	out, err := s.RecordMany(ctx, []Item{{Event: ev, Jobs: jobs}})
+	if err != nil {
+		return nil, err
+	}
+	return out[0], nil
+}
+
+// Item is one event with its jobs, for RecordMany.
+type Item struct {
+	Event NewEvent
+	Jobs  []NewJob
+}
+
+// RecordMany records several events in one transaction and one round trip (group commit:
+// they share one commit), with Record's semantics for each. It fails as a whole.
+func (s *Store) RecordMany(ctx context.Context, items []Item) ([][]Recorded, error) {
+	b := &pgx.Batch{}
+	for _, it := range items {
+		queueRecord(b, it.Event, it.Jobs)
+	}
+	br := s.pool.SendBatch(ctx, b)
+	defer br.Close()
+	out := make([][]Recorded, len(items))
+	for i, it := range items {
+		rec, err := readRecord(br, it.Event, len(it.Jobs))
+		if err != nil {
+			return nil, err
+		}
+		out[i] = rec
+	}
+	if err := br.Close(); err != nil {
+		return nil, fmt.Errorf("jobstore: record %d events: %w", len(items), err)
+	}
+	return out, nil
+}
+
+func queueRecord(b *pgx.Batch, ev NewEvent, jobs []NewJob) {
 	key := EventKey(ev.Source, ev.ID)
 	ids := make([]uuid.UUID, len(jobs))
 	routes := make([]string, len(jobs))
@@ -218,12 +255,12 @@ func (s *Store) Record(ctx context.Context, ev NewEvent, jobs []NewJob) ([]Recor
 	if received.IsZero() {
 		received = time.Now()
 	}
-	b := &pgx.Batch{}
 	b.Queue(recordSQL, key, ev.Source, ev.ID, ev.Type, ev.Time, ev.TimeText, ev.Body, ev.ContentType, received,
 		ids, routes, states, errs, maxes)
 	b.Queue(`SELECT `+jobCols+jobFrom+`WHERE j.id = ANY($1) ORDER BY j.route`, ids)
-	br := s.pool.SendBatch(ctx, b)
-	defer br.Close()
+}
+
+func readRecord(br pgx.BatchResults, ev NewEvent, want int) ([]Recorded, error) {
 	rows, err := br.Query()
 	if err != nil {
 		return nil, fmt.Errorf("jobstore: record event %s: %w", ev.ID, err)
@@ -245,7 +282,7 @@ func (s *Store) Record(ctx context.Context, ev NewEvent, jobs []NewJob) ([]Recor
 	if err != nil {
 		return nil, fmt.Errorf("jobstore: record event %s: %w", ev.ID, err)
 	}
-	out := make([]Recorded, 0, len(jobs))
+	out := make([]Recorded, 0, want)
 	for rows.Next() {
 		j, err := scanJob(rows)
 		if err != nil {
@@ -258,8 +295,8 @@ func (s *Store) Record(ctx context.Context, ev NewEvent, jobs []NewJob) ([]Recor
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("jobstore: record event %s: %w", ev.ID, err)
 	}
-	if len(out) != len(jobs) {
-		return nil, fmt.Errorf("jobstore: record event %s: %d of %d jobs stored", ev.ID, len(out), len(jobs))
+	if len(out) != want {
+		return nil, fmt.Errorf("jobstore: record event %s: %d of %d jobs stored", ev.ID, len(out), want)
 	}
 	return out, nil
 }

@@ -1,0 +1,78 @@
+// Command dispatcher-bench measures the dispatcher on this machine's PostgreSQL and
+// RabbitMQ and prints its figures next to the raw limits of those services, measured in the
+// same run. It works in a private schema and private queues, and removes them at the end.
+//
+//	dispatcher-bench intake [-duration 5s] [-concurrency 16,64]
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime/pprof"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] != "intake" {
+		fmt.Fprintln(stderr, "Usage: dispatcher-bench intake [-duration 5s] [-concurrency 16,64]")
+		return 2
+	}
+	fs := flag.NewFlagSet("intake", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	duration := fs.Duration("duration", 5*time.Second, "length of each measurement")
+	conc := fs.String("concurrency", "16,64", "concurrencies to measure, comma-separated")
+	dbURL := fs.String("database", envOr("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"), "PostgreSQL URL")
+	mqURL := fs.String("broker", envOr("BROKER_URL", "amqp://guest:guest@127.0.0.1:5672/"), "RabbitMQ URL")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	if err := fs.Parse(args[1:]); err != nil {
+		return 2
+	}
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
+		defer pprof.StopCPUProfile()
+	}
+	var levels []int
+	for _, s := range strings.Split(*conc, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n < 1 {
+			fmt.Fprintf(stderr, "-concurrency: %q is not a positive number\n", s)
+			return 2
+		}
+		levels = append(levels, n)
+	}
+	if err := benchIntake(ctx, stdout, *dbURL, *mqURL, *duration, levels); err != nil {
+		fmt.Fprintln(stderr, "dispatcher-bench:", err)
+		return 1
+	}
+	return 0
+}
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}

@@ -1,0 +1,61 @@
+package service
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// The README's configuration table must be exactly what `dispatcher config` prints, so
+// that every variable, default and meaning documented is the one the code reads.
+func TestREADMEConfigurationTableIsCurrent(t *testing.T) {
+	t.Parallel()
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const start, end = "<!-- env-table:start", "<!-- env-table:end -->"
+	s := string(readme)
+	i, j := strings.Index(s, start), strings.Index(s, end)
+	if i < 0 || j < i {
+		t.Fatal("README.md has no env-table markers")
+	}
+	block := s[i:j]
+	block = block[strings.Index(block, "\n")+1:]
+	var want bytes.Buffer
+	if err := WriteEnvTable(&want); err != nil {
+		t.Fatal(err)
+	}
+	if strings.TrimSpace(block) != strings.TrimSpace(want.String()) {
+		t.Errorf("README.md's configuration table is out of date; replace it with the output of `go run ./cmd/dispatcher config`:\n%s", want.String())
+	}
+}
+
+func TestBadValuesNameTheVariable(t *testing.T) {
+	// Not parallel: it sets environment variables.
+	cases := map[string]string{
+		"LISTEN_ADDR":         "nonsense",
+		"ROLE":                "boss",
+		"MAX_EVENT_BYTES":     "lots",
+		"RELAY_INTERVAL":      "soon",
+		"BROKER_QUEUE_TYPE":   "stream",
+		"DATABASE_URL":        "mysql://x",
+		"UPLOAD_URL":          "ftp://x",
+		"AUTHENTICATION_TYPE": "kerberos",
+		"RECEIVER_AUTH_TYPE":  "magic",
+	}
+	for name, value := range cases {
+		t.Run(name, func(t *testing.T) {
+			t.Setenv(name, value)
+			_, err := Load()
+			if err == nil || !strings.Contains(err.Error(), name) {
+				t.Errorf("%s=%q: Load() = %v, want an error naming %s", name, value, err, name)
+			}
+		})
+	}
+	if _, err := Load(); err != nil {
+		t.Errorf("defaults do not load: %v", err)
+	}
+}
