@@ -12,24 +12,32 @@ import (
 
 const filterUsage = `Usage: dispatcher filter FILTER [FILE]
 
-Evaluates the jsonpath2 FILTER (the language of Pacifica subscriptions and routes) on the
-JSON document in FILE, or on standard input when FILE is absent or "-", and prints the
-matched values as one compact JSON array, in document order, keys in document order.
+Evaluates the jsonpath2 FILTER (the language of Pacifica subscription filters and of the
+dispatcher's routes) on the JSON document in FILE, or on standard input when FILE is
+absent or "-". Prints the matched values as one compact JSON array on one line, in
+document order, object keys in document order, numbers as the document wrote them.
 
-Exit status: 0 when something matched, 1 when nothing did (it prints []), 2 when the
-filter does not parse, the document is not JSON, or the arguments are wrong.
+A subscription or a route "matches" an event when this array is not empty. To try one,
+give it the event as Pacifica notifications sends it (CloudEvents 0.1 JSON).
+
+Exit status:
+  0  something matched
+  1  nothing matched ([] is printed)
+  2  the filter does not parse (the error shows where), the document cannot be read or
+     is not JSON, the evaluation failed (a slice step of 0), or the arguments are wrong
 
 Example:
   dispatcher filter "$(cat pkg/proxymod/route.jsonpath2)" testdata/proxymod-event/event.json
 `
 
-// runFilter implements `dispatcher filter`.
+// runFilter implements `dispatcher filter FILTER [FILE]`; args are the arguments after
+// the word "filter". It returns the exit status.
 func runFilter(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	if len(args) == 1 && (args[0] == "-h" || args[0] == "--help") {
+	if len(args) == 1 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help") {
 		fmt.Fprint(stdout, filterUsage)
 		return 0
 	}
-	if len(args) < 1 || len(args) > 2 {
+	if len(args) < 1 || len(args) > 2 || (strings.HasPrefix(args[0], "-") && args[0] != "-") {
 		fmt.Fprint(stderr, filterUsage)
 		return 2
 	}
@@ -65,7 +73,7 @@ func runFilter(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	got, err := p.Match(doc)
 	if err != nil {
-		fmt.Fprintf(stderr, "dispatcher filter: evaluating the filter: %v\n", err)
+		fmt.Fprintf(stderr, "dispatcher filter: evaluating the filter on %s: %v\n", name, err)
 		return 2
 	}
 	out, err := jsonpath2.Encode(got)
@@ -73,27 +81,30 @@ func runFilter(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "dispatcher filter: %v\n", err)
 		return 2
 	}
-	fmt.Fprintf(stdout, "%s\n", out)
+	if _, err := fmt.Fprintf(stdout, "%s\n", out); err != nil {
+		fmt.Fprintf(stderr, "dispatcher filter: writing the result: %v\n", err)
+		return 2
+	}
 	if len(got) == 0 {
 		return 1
 	}
 	return 0
 }
 
-// caret shows the filter's offending line with a caret under the column.
+// caret shows the line of the filter that holds the error, with a caret under the column
+// (counted in characters, tabs kept so that the caret lines up).
 func caret(expr string, line, col int) string {
 	lines := strings.Split(expr, "\n")
 	if line < 1 || line > len(lines) {
 		return ""
 	}
-	l := lines[line-1]
-	pad := []rune(l)
-	if col > len(pad) {
-		col = len(pad)
-	}
+	text := []rune(strings.TrimSuffix(lines[line-1], "\r"))
+	col = min(max(col, 0), len(text))
 	var b strings.Builder
-	fmt.Fprintf(&b, "  %s\n  ", l)
-	for _, r := range pad[:col] {
+	b.WriteString("  ")
+	b.WriteString(string(text))
+	b.WriteString("\n  ")
+	for _, r := range text[:col] {
 		if r == '\t' {
 			b.WriteRune('\t')
 		} else {

@@ -8,31 +8,25 @@ type pathExpr struct {
 	steps    []step
 }
 
-// step is one link of a chain: a union of subscripts, or a recursive descent.
-type step interface{ isStep() }
+// step is one link of a chain: a union of subscripts ([a,b], or a single .a, [0], .*), or,
+// when recursive, `..` followed by such a union.
+type step struct {
+	recursive bool
+	subs      []subscript
+}
 
-// unionStep applies each subscript in turn ([a,b] or a single .a, [a], .*, ...).
-type unionStep struct{ subs []subscript }
-
-// recursiveStep is `..X`: X (and the rest of the chain) at the current value and at every
-// descendant, pre-order.
-type recursiveStep struct{ inner unionStep }
-
-func (unionStep) isStep()     {}
-func (recursiveStep) isStep() {}
-
-// subscript is one entry of a union.
+// subscript is one member of a union.
 type subscript interface{ isSubscript() }
 
 type (
-	keySub      struct{ key string }
-	indexSub    struct{ i *big.Int }
-	sliceSub    struct{ start, end, step *big.Int } // nil: omitted
-	wildcardSub struct{}
-	filterSub   struct{ e expr }
-	pathSub     struct{ p *pathExpr }
-	callSub     struct {
-		fn   string
+	keySub      struct{ key string }                // ["k"], .k
+	indexSub    struct{ i *big.Int }                // [i]
+	sliceSub    struct{ start, end, step *big.Int } // [a:b:c]; nil when omitted
+	wildcardSub struct{}                            // [*], .*
+	filterSub   struct{ e expr }                    // [?(e)]
+	pathSub     struct{ p *pathExpr }               // [$…], [@…]
+	callSub     struct {                            // [f(args)], .f(args)
+		fn   function
 		args []operand
 	}
 )
@@ -45,9 +39,9 @@ func (filterSub) isSubscript()   {}
 func (pathSub) isSubscript()     {}
 func (callSub) isSubscript()     {}
 
-// operand is a path or a JSON literal, in comparisons and function arguments.
+// operand is a path or a JSON literal: an argument of a function or a side of a comparison.
 type operand struct {
-	path    *pathExpr
+	path    *pathExpr // nil for a literal
 	literal any
 }
 
@@ -60,7 +54,7 @@ type (
 	notExpr  struct{ e expr }
 	someExpr struct{ o operand }
 	cmpExpr  struct {
-		op   tokKind
+		op   tokKind // tEq, tNe, tLt, tLe, tGt or tGe
 		l, r operand
 	}
 )
@@ -71,7 +65,20 @@ func (notExpr) isExpr()  {}
 func (someExpr) isExpr() {}
 func (cmpExpr) isExpr()  {}
 
-// functions are the names a call may use; any other is a parse error.
-var functions = map[string]bool{
-	"charAt": true, "entries": true, "keys": true, "length": true, "substring": true, "values": true,
+// function is one of the six functions of the dialect.
+type function uint8
+
+const (
+	fnCharAt function = iota + 1
+	fnEntries
+	fnKeys
+	fnLength
+	fnSubstring
+	fnValues
+)
+
+// functions are resolved by name at parse time; any other name is an error.
+var functions = map[string]function{
+	"charAt": fnCharAt, "entries": fnEntries, "keys": fnKeys,
+	"length": fnLength, "substring": fnSubstring, "values": fnValues,
 }

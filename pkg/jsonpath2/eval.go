@@ -2,145 +2,255 @@ package jsonpath2
 
 import (
 	"encoding/json"
-	"errors"
 	"math/big"
-	"strings"
 )
 
-// errZeroStep is the Python library's ValueError for a slice step of 0, raised at match time.
-var errZeroStep = errors.New("jsonpath2: slice step cannot be zero")
+// Limits of one evaluation. They keep a hostile document or expression from exhausting the
+// stack or running for ever; a Match that reaches one fails with ErrLimit.
+const (
+	// MaxEvalDepth bounds the nesting of recursive descent and of paths evaluated inside
+	// filters, arguments and [$…] subscripts. Documents from Decode (at most MaxDepth deep)
+	// stay well inside it; a deeper or cyclic document built by hand does not.
+	MaxEvalDepth = 4 * MaxDepth
+	// MaxSteps bounds the work of one Match: every value passed along a chain, every node a
+	// recursive descent visits and every pair a comparison tests counts one step. The
+	// proxymod route takes fewer than two thousand steps on the sample event.
+	MaxSteps = 1 << 26
+)
 
-// maxEvalDepth bounds the nesting of recursive descent and nested paths during one match,
-// so that a hostile document or expression cannot exhaust the Go stack.
-const maxEvalDepth = 4 * MaxDepth
+// Match evaluates the expression on doc, a value of the model Decode produces (Go's int,
+// int64 and float64 are read as numbers too), and returns the matched values in document
+// order, duplicates kept; an empty result is an empty, non-nil slice. The values are the
+// document's own, not copies.
+//
+// Evaluation is lazy and short-circuits as the Python library's generators do, so it fails
+// where the library raises ValueError: ErrZeroStep for a slice step of 0 reached on an array.
+// It also fails with ErrLimit past MaxEvalDepth or MaxSteps.
+func (p *Path) Match(doc any) ([]any, error) { return p.matchWithin(MaxSteps, doc) }
 
-var errTooDeep = errors.New("jsonpath2: evaluation nested too deep")
-
-// Match evaluates the expression on doc (a value of the model Decode produces) and returns
-// the matched values in document order, duplicates kept. The only errors are those the
-// Python library raises at match time (a zero slice step) and an evaluation nested deeper
-// than the evaluator allows.
-func (p *Path) Match(doc any) ([]any, error) {
-	out := []any{}
-	err := evalPath(p.p, doc, doc, &out, 0)
-	return out, err
+func (p *Path) matchWithin(maxSteps int, doc any) (out []any, err error) {
+	out = []any{}
+	err = evaluateWithin(maxSteps, doc, func(ev *evaluator) {
+		ev.path(p.root, doc, 0, func(v any) bool {
+			out = append(out, v)
+			return true
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
-// Matches reports whether the expression matches doc: a non-empty result and no error. This
-// is how Pacifica decides that a subscription or a route wants an event.
+// Matches reports whether the expression matches doc: a non-empty result and no error.
+// This is how Pacifica decides that a subscription or a route wants an event
+// (notifications evaluates the whole result, so an error means no match).
 func (p *Path) Matches(doc any) bool {
-	out, err := p.Match(doc)
-	return err == nil && len(out) > 0
+	n := 0
+	err := evaluateWithin(MaxSteps, doc, func(ev *evaluator) {
+		ev.path(p.root, doc, 0, func(any) bool {
+			n++
+			return true
+		})
+	})
+	return err == nil && n > 0
 }
 
-func evalPath(p *pathExpr, root, cur any, out *[]any, depth int) error {
-	start := cur
+// evaluator holds the state of one evaluation. Errors travel as panics of evalError from
+// the point of failure to evaluateWithin, which recovers them.
+type evaluator struct {
+	root     any
+	steps    int
+	maxSteps int
+}
+
+type evalError struct{ err error }
+
+func evaluateWithin(maxSteps int, root any, run func(*evaluator)) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			e, ok := r.(evalError)
+			if !ok {
+				panic(r)
+			}
+			err = e.err
+		}
+	}()
+	run(&evaluator{root: root, maxSteps: maxSteps})
+	return nil
+}
+
+func (ev *evaluator) fail(err error) { panic(evalError{err}) }
+
+func (ev *evaluator) tick() {
+	ev.steps++
+	if ev.steps > ev.maxSteps {
+		ev.fail(ErrLimit)
+	}
+}
+
+// sink receives the values of a path one at a time; it returns false to stop the
+// evaluation early (the caller has what it needs), which every function below passes on by
+// returning false.
+type sink func(v any) bool
+
+// path yields the values of p evaluated at cur.
+func (ev *evaluator) path(p *pathExpr, cur any, depth int, yield sink) bool {
+	if depth > MaxEvalDepth {
+		ev.fail(ErrLimit)
+	}
 	if p.fromRoot {
-		start = root
+		cur = ev.root
 	}
-	return evalSteps(root, start, p.steps, out, depth)
+	return ev.chain(p.steps, cur, depth, yield)
 }
 
-func evalSteps(root, cur any, steps []step, out *[]any, depth int) error {
-	if depth > maxEvalDepth {
-		return errTooDeep
-	}
+// chain applies steps to cur depth-first: every value of the first step goes through the
+// rest of the chain before the next value is produced.
+func (ev *evaluator) chain(steps []step, cur any, depth int, yield sink) bool {
+	ev.tick()
 	if len(steps) == 0 {
-		*out = append(*out, cur)
-		return nil
+		return yield(cur)
 	}
-	switch s := steps[0].(type) {
-	case unionStep:
-		for _, sub := range s.subs {
-			vals, err := apply(sub, root, cur, depth)
-			if err != nil {
-				return err
-			}
-			for _, v := range vals {
-				if err := evalSteps(root, v, steps[1:], out, depth+1); err != nil {
-					return err
-				}
-			}
-		}
-	case recursiveStep:
-		rest := append([]step{s.inner}, steps[1:]...)
-		if err := evalSteps(root, cur, rest, out, depth+1); err != nil {
-			return err
-		}
-		for _, child := range children(cur) {
-			if err := evalSteps(root, child, steps, out, depth+1); err != nil {
-				return err
-			}
-		}
+	if steps[0].recursive {
+		return ev.descend(steps[0].subs, steps[1:], cur, depth, yield)
 	}
-	return nil
+	return ev.union(steps[0].subs, steps[1:], cur, depth, yield)
 }
 
-// children are an object's values in key order or an array's elements.
-func children(v any) []any {
-	switch t := v.(type) {
+// union applies each subscript in turn, each of its values followed by the rest.
+func (ev *evaluator) union(subs []subscript, rest []step, cur any, depth int, yield sink) bool {
+	for _, s := range subs {
+		if !ev.apply(s, rest, cur, depth, yield) {
+			return false
+		}
+	}
+	return true
+}
+
+// descend is `..`: the union at cur, then at every descendant, pre-order, children in
+// wildcard order.
+func (ev *evaluator) descend(subs []subscript, rest []step, cur any, depth int, yield sink) bool {
+	if depth > MaxEvalDepth {
+		ev.fail(ErrLimit)
+	}
+	ev.tick()
+	if !ev.union(subs, rest, cur, depth, yield) {
+		return false
+	}
+	switch t := cur.(type) {
 	case []any:
-		return t
-	case *Object:
-		out := make([]any, len(t.keys))
-		for i, k := range t.keys {
-			out[i] = t.vals[k]
+		for _, c := range t {
+			if !ev.descend(subs, rest, c, depth+1, yield) {
+				return false
+			}
 		}
-		return out
+	case *Object:
+		for _, c := range t.vals {
+			if !ev.descend(subs, rest, c, depth+1, yield) {
+				return false
+			}
+		}
 	}
-	return nil
+	return true
 }
 
-func apply(sub subscript, root, cur any, depth int) ([]any, error) {
+// apply yields, through the rest of the chain, the values of one subscript at cur.
+func (ev *evaluator) apply(sub subscript, rest []step, cur any, depth int, yield sink) bool {
 	switch s := sub.(type) {
 	case keySub:
 		if o, ok := cur.(*Object); ok {
-			if v, ok := o.vals[s.key]; ok {
-				return []any{v}, nil
+			if v, ok := o.Get(s.key); ok {
+				return ev.chain(rest, v, depth, yield)
 			}
 		}
-		return nil, nil
 	case indexSub:
-		return index(cur, s.i), nil
+		if v, ok := index(cur, s.i); ok {
+			return ev.chain(rest, v, depth, yield)
+		}
 	case wildcardSub:
-		return children(cur), nil
-	case sliceSub:
-		return slice(cur, s)
-	case filterSub:
-		ok, err := evalExpr(s.e, root, cur, depth+1)
-		if err != nil || !ok {
-			return nil, err
-		}
-		return []any{cur}, nil
-	case pathSub:
-		var keys []any
-		if err := evalPath(s.p, root, cur, &keys, depth+1); err != nil {
-			return nil, err
-		}
-		var out []any
-		for _, k := range keys {
-			switch t := k.(type) {
-			case string:
-				out = append(out, apply0(keySub{key: t}, cur)...)
-			case bool:
-				out = append(out, index(cur, big.NewInt(boolInt(t)))...)
-			case json.Number:
-				if i, ok := new(big.Int).SetString(t.String(), 10); ok {
-					out = append(out, index(cur, i)...)
+		switch t := cur.(type) {
+		case []any:
+			for _, v := range t {
+				if !ev.chain(rest, v, depth, yield) {
+					return false
+				}
+			}
+		case *Object:
+			for _, v := range t.vals {
+				if !ev.chain(rest, v, depth, yield) {
+					return false
 				}
 			}
 		}
-		return out, nil
+	case sliceSub:
+		return ev.slice(s, rest, cur, depth, yield)
+	case filterSub:
+		if ev.test(s.e, cur, depth+1) {
+			return ev.chain(rest, cur, depth, yield)
+		}
+	case pathSub:
+		return ev.path(s.p, cur, depth+1, func(k any) bool {
+			if v, ok := member(cur, k); ok {
+				return ev.chain(rest, v, depth, yield)
+			}
+			return true
+		})
 	case callSub:
-		return call(s, root, cur, depth)
+		return ev.call(s, rest, cur, depth, yield)
 	}
-	return nil, nil
+	return true
 }
 
-// apply0 applies a subscript that needs no evaluation context.
-func apply0(sub subscript, cur any) []any {
-	out, _ := apply(sub, nil, cur, 0)
-	return out
+// member is cur[k] for a [$…] or [@…] subscript: an integer (a bool counts) indexes an
+// array, a string names an object's key, anything else (a float too) selects nothing.
+func member(cur, k any) (any, bool) {
+	if key, ok := k.(string); ok {
+		if o, ok := cur.(*Object); ok {
+			return o.Get(key)
+		}
+		return nil, false
+	}
+	if i, ok := pyInt(k); ok {
+		return index(cur, i)
+	}
+	return nil, false
+}
+
+// index is [i] on an array: a negative i counts from the end, once.
+func index(cur any, i *big.Int) (any, bool) {
+	arr, ok := cur.([]any)
+	if !ok {
+		return nil, false
+	}
+	if !i.IsInt64() {
+		return nil, false
+	}
+	j := i.Int64()
+	if j < 0 {
+		j += int64(len(arr))
+	}
+	if j < 0 || j >= int64(len(arr)) {
+		return nil, false
+	}
+	return arr[j], true
+}
+
+// pyInt returns v as a Python int: an integral number (not a float, even 1.0) or a bool.
+func pyInt(v any) (*big.Int, bool) {
+	switch t := v.(type) {
+	case bool:
+		return big.NewInt(boolInt(t)), true
+	case json.Number:
+		if isIntText(string(t)) {
+			return new(big.Int).SetString(string(t), 10)
+		}
+	case int:
+		return big.NewInt(int64(t)), true
+	case int64:
+		return big.NewInt(t), true
+	}
+	return nil, false
 }
 
 func boolInt(b bool) int64 {
@@ -149,254 +259,3 @@ func boolInt(b bool) int64 {
 	}
 	return 0
 }
-
-// index is [i] on an array: a negative i counts from the end, once.
-func index(cur any, i *big.Int) []any {
-	arr, ok := cur.([]any)
-	if !ok {
-		return nil
-	}
-	n := big.NewInt(int64(len(arr)))
-	j := new(big.Int).Set(i)
-	if j.Sign() < 0 {
-		j.Add(j, n)
-	}
-	if j.Sign() < 0 || j.Cmp(n) >= 0 {
-		return nil
-	}
-	return []any{arr[j.Int64()]}
-}
-
-// slice is [start:end:step] with the Python library's rules: the indices of
-// range(start, end, step), each then read as an index (so negative ones wrap once more).
-func slice(cur any, s sliceSub) ([]any, error) {
-	arr, ok := cur.([]any)
-	if !ok {
-		return nil, nil
-	}
-	n := int64(len(arr))
-	bn := big.NewInt(n)
-	step := big.NewInt(1)
-	if s.step != nil {
-		step = s.step
-	}
-	if step.Sign() == 0 {
-		return nil, errZeroStep
-	}
-	start := big.NewInt(0)
-	if s.start != nil {
-		start = new(big.Int).Set(s.start)
-		if start.Sign() < 0 {
-			start.Add(start, bn)
-			if start.Sign() < 0 {
-				start.SetInt64(0)
-			}
-		}
-	}
-	end := new(big.Int).Set(bn)
-	if s.end != nil {
-		end = new(big.Int).Set(s.end)
-		if end.Sign() < 0 {
-			end.Add(end, bn)
-		}
-	}
-	// Only indices in [-n, n) read an element. Narrow the range to them without changing
-	// which indices it holds, so that a huge bound does not mean a huge loop.
-	var out []any
-	if step.Sign() > 0 {
-		// start >= 0 here, so the indices that read are start, start+step, ... < min(end, n).
-		limit := end
-		if limit.Cmp(bn) > 0 {
-			limit = bn
-		}
-		for i := new(big.Int).Set(start); i.Cmp(limit) < 0; i.Add(i, step) {
-			out = append(out, arr[i.Int64()])
-		}
-		return out, nil
-	}
-	// Descending: skip the indices above n-1 in whole steps, stop below -n.
-	abs := new(big.Int).Neg(step)
-	i := new(big.Int).Set(start)
-	top := big.NewInt(n - 1)
-	if i.Cmp(top) > 0 {
-		k := new(big.Int).Sub(i, top)
-		k.Add(k, abs)
-		k.Sub(k, big.NewInt(1))
-		k.Quo(k, abs) // ceil((i-top)/abs)
-		i.Sub(i, k.Mul(k, abs))
-	}
-	low := big.NewInt(-n - 1)
-	if end.Cmp(low) < 0 {
-		end = low
-	}
-	for ; i.Cmp(end) > 0; i.Sub(i, abs) {
-		out = append(out, index(arr, i)...)
-	}
-	return out, nil
-}
-
-// call applies a function subscript, once per combination of its arguments' values.
-func call(c callSub, root, cur any, depth int) ([]any, error) {
-	argVals := make([][]any, len(c.args))
-	for i, a := range c.args {
-		if a.path == nil {
-			argVals[i] = []any{a.literal}
-			continue
-		}
-		var vals []any
-		if err := evalPath(a.path, root, cur, &vals, depth+1); err != nil {
-			return nil, err
-		}
-		argVals[i] = vals
-	}
-	var out []any
-	args := make([]any, len(c.args))
-	var combine func(k int)
-	combine = func(k int) {
-		if k == len(args) {
-			if v, ok := callOnce(c.fn, cur, args); ok {
-				out = append(out, v)
-			}
-			return
-		}
-		for _, v := range argVals[k] {
-			args[k] = v
-			combine(k + 1)
-		}
-	}
-	combine(0)
-	return out, nil
-}
-
-func callOnce(fn string, cur any, args []any) (any, bool) {
-	switch fn {
-	case "length":
-		if len(args) != 0 {
-			return nil, false
-		}
-		switch t := cur.(type) {
-		case []any:
-			return intNumber(int64(len(t))), true
-		case string:
-			return intNumber(int64(len([]rune(t)))), true
-		}
-	case "keys":
-		if len(args) != 0 {
-			return nil, false
-		}
-		switch t := cur.(type) {
-		case *Object:
-			keys := make([]any, len(t.keys))
-			for i, k := range t.keys {
-				keys[i] = k
-			}
-			return keys, true
-		case []any:
-			idx := make([]any, len(t))
-			for i := range t {
-				idx[i] = intNumber(int64(i))
-			}
-			return idx, true
-		}
-	case "values":
-		if len(args) != 0 {
-			return nil, false
-		}
-		switch t := cur.(type) {
-		case *Object:
-			return children(t), true
-		case []any:
-			return t, true
-		}
-	case "entries":
-		if len(args) != 0 {
-			return nil, false
-		}
-		switch t := cur.(type) {
-		case *Object:
-			out := make([]any, len(t.keys))
-			for i, k := range t.keys {
-				out[i] = []any{k, t.vals[k]}
-			}
-			return out, true
-		case []any:
-			out := make([]any, len(t))
-			for i, v := range t {
-				out[i] = []any{intNumber(int64(i)), v}
-			}
-			return out, true
-		}
-	case "charAt":
-		s, ok := cur.(string)
-		if !ok || len(args) != 1 {
-			return nil, false
-		}
-		i, ok := pyInt(args[0])
-		if !ok {
-			return nil, false
-		}
-		r := []rune(s)
-		n := big.NewInt(int64(len(r)))
-		if i.Sign() < 0 {
-			i.Add(i, n)
-		}
-		if i.Sign() < 0 || i.Cmp(n) >= 0 {
-			return nil, false
-		}
-		return string(r[i.Int64()]), true
-	case "substring":
-		s, ok := cur.(string)
-		if !ok || len(args) < 1 || len(args) > 2 {
-			return nil, false
-		}
-		r := []rune(s)
-		n := int64(len(r))
-		lo, ok := pyInt(args[0])
-		if !ok {
-			return nil, false
-		}
-		hi := big.NewInt(n)
-		if len(args) == 2 {
-			if hi, ok = pyInt(args[1]); !ok {
-				return nil, false
-			}
-		}
-		a, b := clampSlice(lo, n), clampSlice(hi, n)
-		if b < a {
-			b = a
-		}
-		return string(r[a:b]), true
-	}
-	return nil, false
-}
-
-// clampSlice is a Python slice bound on a sequence of length n.
-func clampSlice(i *big.Int, n int64) int64 {
-	j := new(big.Int).Set(i)
-	if j.Sign() < 0 {
-		j.Add(j, big.NewInt(n))
-		if j.Sign() < 0 {
-			return 0
-		}
-	}
-	if j.Cmp(big.NewInt(n)) > 0 {
-		return n
-	}
-	return j.Int64()
-}
-
-// pyInt returns v as a Python int: an integer number or a bool.
-func pyInt(v any) (*big.Int, bool) {
-	switch t := v.(type) {
-	case bool:
-		return big.NewInt(boolInt(t)), true
-	case json.Number:
-		if strings.ContainsAny(t.String(), ".eE") {
-			return nil, false
-		}
-		return new(big.Int).SetString(t.String(), 10)
-	}
-	return nil, false
-}
-
-func intNumber(i int64) json.Number { return json.Number(big.NewInt(i).String()) }

@@ -1,98 +1,90 @@
 package jsonpath2
 
-import (
-	"encoding/json"
-	"math"
-	"math/big"
-	"strconv"
-	"strings"
-)
-
-func evalExpr(e expr, root, cur any, depth int) (bool, error) {
-	if depth > maxEvalDepth {
-		return false, errTooDeep
-	}
+// test evaluates a filter expression with @ = cur. "and" and "or" short-circuit from left to
+// right, as Python's all() and any() do.
+func (ev *evaluator) test(e expr, cur any, depth int) bool {
 	switch t := e.(type) {
 	case andExpr:
 		for _, it := range t.items {
-			ok, err := evalExpr(it, root, cur, depth+1)
-			if err != nil || !ok {
-				return false, err
+			if !ev.test(it, cur, depth) {
+				return false
 			}
 		}
-		return true, nil
+		return true
 	case orExpr:
 		for _, it := range t.items {
-			ok, err := evalExpr(it, root, cur, depth+1)
-			if err != nil || ok {
-				return ok, err
+			if ev.test(it, cur, depth) {
+				return true
 			}
 		}
-		return false, nil
+		return false
 	case notExpr:
-		ok, err := evalExpr(t.e, root, cur, depth+1)
-		return !ok, err
+		return !ev.test(t.e, cur, depth)
 	case someExpr:
 		if t.o.path == nil {
-			return truthy(t.o.literal), nil
+			return truthy(t.o.literal)
 		}
-		var vals []any
-		err := evalPath(t.o.path, root, cur, &vals, depth+1)
-		return len(vals) > 0, err
+		found := false
+		ev.path(t.o.path, cur, depth, func(any) bool {
+			found = true
+			return false // existence: the first value is enough
+		})
+		return found
 	case cmpExpr:
-		return compare(t, root, cur, depth)
+		return ev.compare(t, cur, depth)
 	}
-	return false, nil
+	return false
 }
 
-// compare is true when some pair of operand values satisfies the operator. As in the Python
-// library, a path on the right is a generator consumed by the first left value: only the
-// first left value is compared with a path's values, while a literal on the right is
-// compared with every left value.
-func compare(c cmpExpr, root, cur any, depth int) (bool, error) {
-	left, err := operandValues(c.l, root, cur, depth)
-	if err != nil {
-		return false, err
-	}
-	right, err := operandValues(c.r, root, cur, depth)
-	if err != nil {
-		return false, err
-	}
-	if c.r.path != nil && len(left) > 1 {
-		left = left[:1]
-	}
-	for _, l := range left {
-		for _, r := range right {
-			if cmpOp(c.op, l, r) {
-				return true, nil
-			}
+// compare is true when some pair (l, r) of the operands' values satisfies the operator, so
+// an empty side makes every operator false, != included. As in the Python library, whose
+// right side is a generator that the first left value exhausts, a path on the right is
+// compared with the first left value only; the later left values are still produced (and
+// may fail) but compared with nothing. A literal on the right is compared with every left
+// value.
+func (ev *evaluator) compare(c cmpExpr, cur any, depth int) bool {
+	found := false
+	first := true
+	ev.operand(c.l, cur, depth, func(l any) bool {
+		if c.r.path != nil && !first {
+			return true
 		}
-	}
-	return false, nil
+		first = false
+		ev.operand(c.r, cur, depth, func(r any) bool {
+			ev.tick()
+			found = holds(c.op, l, r)
+			return !found
+		})
+		return !found
+	})
+	return found
 }
 
-func operandValues(o operand, root, cur any, depth int) ([]any, error) {
+// operand yields a path's values or the single literal.
+func (ev *evaluator) operand(o operand, cur any, depth int, yield sink) bool {
 	if o.path == nil {
-		return []any{o.literal}, nil
+		return yield(o.literal)
 	}
-	var vals []any
-	err := evalPath(o.path, root, cur, &vals, depth+1)
-	return vals, err
+	return ev.path(o.path, cur, depth, yield)
 }
 
-func cmpOp(op tokKind, l, r any) bool {
+// holds applies a comparison operator to one pair of values.
+func holds(op tokKind, l, r any) bool {
 	switch op {
 	case tEq:
-		return pyEqual(l, r)
+		return pyEqual(l, r, 0)
 	case tNe:
-		return !pyEqual(l, r)
+		return !pyEqual(l, r, 0)
 	}
 	a, okA := toNum(l)
 	b, okB := toNum(r)
 	if !okA || !okB {
 		return false // ordering only between numbers, never an error
 	}
-	c := a.cmp(b)
+	c, ordered := cmpNum(a, b)
+	if !ordered {
+		return false
+	}
 	switch op {
 	case tLt:
 		return c < 0
@@ -106,7 +98,8 @@ func cmpOp(op tokKind, l, r any) bool {
 	return false
 }
 
-// truthy is Python's truth value of a JSON literal.
+// truthy is Python's truth value of a literal: false for null, false, 0, 0.0, "", [] and
+// {}; true for everything else.
 func truthy(v any) bool {
 	switch t := v.(type) {
 	case nil:
@@ -119,20 +112,28 @@ func truthy(v any) bool {
 		return len(t) > 0
 	case *Object:
 		return t.Len() > 0
-	case json.Number:
-		n, ok := toNum(t)
-		return ok && !n.isZero()
+	}
+	if n, ok := toNum(v); ok {
+		return !n.isZero()
 	}
 	return true
 }
 
 // pyEqual is Python's == on JSON values: numbers (ints, floats and bools alike) by exact
-// value, strings by code points, arrays element-wise, objects by key set and values.
-func pyEqual(a, b any) bool {
+// value, strings by code points, null only with null, arrays element-wise, objects by key
+// set and values whatever the key order. Nothing else is equal: "1" is not 1.
+func pyEqual(a, b any, depth int) bool {
+	if depth > MaxEvalDepth {
+		panic(evalError{ErrLimit})
+	}
 	na, okA := toNum(a)
 	nb, okB := toNum(b)
 	if okA || okB {
-		return okA && okB && na.cmp(nb) == 0
+		if !okA || !okB {
+			return false
+		}
+		c, ordered := cmpNum(na, nb)
+		return ordered && c == 0
 	}
 	switch t := a.(type) {
 	case nil:
@@ -146,7 +147,7 @@ func pyEqual(a, b any) bool {
 			return false
 		}
 		for i := range t {
-			if !pyEqual(t[i], u[i]) {
+			if !pyEqual(t[i], u[i], depth+1) {
 				return false
 			}
 		}
@@ -156,65 +157,13 @@ func pyEqual(a, b any) bool {
 		if !ok || u.Len() != t.Len() {
 			return false
 		}
-		for _, k := range t.keys {
-			v, ok := u.vals[k]
-			if !ok || !pyEqual(t.vals[k], v) {
+		for i, k := range t.keys {
+			v, ok := u.Get(k)
+			if !ok || !pyEqual(t.vals[i], v, depth+1) {
 				return false
 			}
 		}
 		return true
 	}
 	return false
-}
-
-// num is an exact number: a rational, or an infinite float (a JSON number too large for a
-// double becomes infinity in Python).
-type num struct {
-	r   *big.Rat
-	inf int // -1, +1, or 0 when r holds the value
-}
-
-func (n num) isZero() bool { return n.inf == 0 && n.r.Sign() == 0 }
-
-func (n num) cmp(m num) int {
-	if n.inf != 0 || m.inf != 0 {
-		switch {
-		case n.inf == m.inf:
-			return 0
-		case n.inf < m.inf:
-			return -1
-		}
-		return 1
-	}
-	return n.r.Cmp(m.r)
-}
-
-// toNum reads a JSON number or a bool as Python would: an integer text exactly, a text with
-// a fraction or exponent as the nearest double (then exactly), a bool as 0 or 1.
-func toNum(v any) (num, bool) {
-	switch t := v.(type) {
-	case bool:
-		return num{r: new(big.Rat).SetInt64(boolInt(t))}, true
-	case json.Number:
-		s := t.String()
-		if !strings.ContainsAny(s, ".eE") {
-			i, ok := new(big.Int).SetString(s, 10)
-			if !ok {
-				return num{}, false
-			}
-			return num{r: new(big.Rat).SetInt(i)}, true
-		}
-		f, err := strconv.ParseFloat(s, 64)
-		if err != nil && !math.IsInf(f, 0) {
-			return num{}, false
-		}
-		if math.IsInf(f, 1) {
-			return num{inf: 1}, true
-		}
-		if math.IsInf(f, -1) {
-			return num{inf: -1}, true
-		}
-		return num{r: new(big.Rat).SetFloat64(f)}, true
-	}
-	return num{}, false
 }

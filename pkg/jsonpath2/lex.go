@@ -1,11 +1,12 @@
 package jsonpath2
 
 import (
-	"fmt"
+	"strings"
 	"unicode/utf8"
 )
 
-type tokKind int
+// tokKind is a token type of the jsonpath2 grammar (JSONPATH2.md §1.1).
+type tokKind uint8
 
 const (
 	tEOF tokKind = iota
@@ -40,12 +41,31 @@ const (
 	tNumber
 )
 
+// kindNames are the names ANTLR's messages give the token types.
+var kindNames = [...]string{
+	tEOF: "<EOF>", tCurrent: "'@'", tRecursive: "'..'", tRoot: "'$'", tDot: "'.'",
+	tWildcard: "'*'", tAnd: "'and'", tEq: "'='", tGe: "'>='", tGt: "'>'", tLe: "'<='",
+	tLt: "'<'", tNe: "'!='", tNot: "'not'", tOr: "'or'", tTrue: "'true'", tFalse: "'false'",
+	tNull: "'null'", tLBrace: "'{'", tRBrace: "'}'", tLBracket: "'['", tRBracket: "']'",
+	tColon: "':'", tComma: "','", tLParen: "'('", tRParen: "')'", tQuestion: "'?'",
+	tID: "ID", tString: "STRING", tNumber: "NUMBER",
+}
+
+// keywords are matched before ID when the whole word is the keyword ("and" is AND, "andx"
+// and "And" are IDs). "contains" is not one: it is an operator only after v0.4.5.
 var keywords = map[string]tokKind{
 	"and": tAnd, "or": tOr, "not": tNot, "true": tTrue, "false": tFalse, "null": tNull,
 }
 
-// token is a lexeme with its position: line (1-based) and column (0-based, in characters),
-// as the ANTLR runtime reports them.
+// punctuation maps the one-character tokens.
+var punctuation = [128]tokKind{
+	'@': tCurrent, '$': tRoot, '*': tWildcard, '=': tEq, '{': tLBrace, '}': tRBrace,
+	'[': tLBracket, ']': tRBracket, ':': tColon, ',': tComma, '(': tLParen, ')': tRParen,
+	'?': tQuestion,
+}
+
+// token is a lexeme and where it starts: line 1-based, column 0-based in characters, as
+// the ANTLR runtime counts them.
 type token struct {
 	kind tokKind
 	text string
@@ -53,165 +73,178 @@ type token struct {
 	col  int
 }
 
-func (t token) String() string {
-	if t.kind == tEOF {
-		return "<EOF>"
-	}
-	return "'" + t.text + "'"
+// display is the token as ANTLR's messages quote it.
+func (t token) display() string { return "'" + escapeWS(t.text) + "'" }
+
+// escapeWS writes line breaks and tabs visibly, as ANTLR does in messages.
+func escapeWS(s string) string {
+	return strings.NewReplacer("\n", `\n`, "\r", `\r`, "\t", `\t`).Replace(s)
 }
 
-// lex splits the expression into tokens, skipping whitespace. Like the ANTLR lexer of the
-// Python library it takes the longest match, keywords before identifiers.
-func lex(src string) ([]token, error) {
-	var toks []token
-	line, col := 1, 0
-	i := 0
-	advance := func(text string) {
-		for _, r := range text {
-			if r == '\n' {
-				line++
-				col = 0
-			} else {
-				col++
-			}
+// lexer produces tokens one at a time, on demand: the parser of the Python library pulls
+// tokens lazily, so a lexer error later in the text only wins over a syntax error when the
+// parser has looked that far.
+type lexer struct {
+	src       string
+	pos       int
+	line, col int
+}
+
+// next returns the next token, skipping white space, or the *SyntaxError of a character
+// sequence that starts no token.
+func (lx *lexer) next() (token, error) {
+	for lx.pos < len(lx.src) {
+		switch lx.src[lx.pos] {
+		case ' ', '\t', '\r', '\n':
+			lx.advance(1)
+			continue
 		}
-		i += len(text)
+		break
 	}
-	emit := func(k tokKind, n int) {
-		toks = append(toks, token{kind: k, text: src[i : i+n], line: line, col: col})
-		advance(src[i : i+n])
+	if lx.pos >= len(lx.src) {
+		return token{kind: tEOF, text: "<EOF>", line: lx.line, col: lx.col}, nil
 	}
-	for i < len(src) {
-		c := src[i]
-		switch {
-		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
-			advance(src[i : i+1])
-		case c == '@':
-			emit(tCurrent, 1)
-		case c == '$':
-			emit(tRoot, 1)
-		case c == '.':
-			if i+1 < len(src) && src[i+1] == '.' {
-				emit(tRecursive, 2)
-			} else {
-				emit(tDot, 1)
-			}
-		case c == '*':
-			emit(tWildcard, 1)
-		case c == '=':
-			emit(tEq, 1)
-		case c == '>' || c == '<':
-			k := map[byte][2]tokKind{'>': {tGt, tGe}, '<': {tLt, tLe}}[c]
-			if i+1 < len(src) && src[i+1] == '=' {
-				emit(k[1], 2)
-			} else {
-				emit(k[0], 1)
-			}
-		case c == '!' && i+1 < len(src) && src[i+1] == '=':
-			emit(tNe, 2)
-		case c == '{':
-			emit(tLBrace, 1)
-		case c == '}':
-			emit(tRBrace, 1)
-		case c == '[':
-			emit(tLBracket, 1)
-		case c == ']':
-			emit(tRBracket, 1)
-		case c == ':':
-			emit(tColon, 1)
-		case c == ',':
-			emit(tComma, 1)
-		case c == '(':
-			emit(tLParen, 1)
-		case c == ')':
-			emit(tRParen, 1)
-		case c == '?':
-			emit(tQuestion, 1)
-		case c == '_' || isAlpha(c):
-			n := 1
-			for i+n < len(src) && (src[i+n] == '_' || isAlpha(src[i+n]) || isDigit(src[i+n])) {
-				n++
-			}
-			k, ok := keywords[src[i:i+n]]
-			if !ok {
-				k = tID
-			}
-			emit(k, n)
-		case c == '"':
-			n, err := lexString(src[i:])
-			if err != nil {
-				return nil, &SyntaxError{Line: line, Column: col, Msg: err.Error()}
-			}
-			emit(tString, n)
-		case c == '-' || isDigit(c):
-			n := lexNumber(src[i:])
-			if n == 0 {
-				return nil, recognitionError(src[i:], line, col)
-			}
-			emit(tNumber, n)
-		default:
-			return nil, recognitionError(src[i:], line, col)
+	s := lx.src[lx.pos:]
+	c := s[0]
+	kind, n := tEOF, 0
+	switch {
+	case c < utf8.RuneSelf && punctuation[c] != tEOF:
+		kind, n = punctuation[c], 1
+	case c == '.':
+		kind, n = tDot, 1
+		if len(s) > 1 && s[1] == '.' {
+			kind, n = tRecursive, 2
+		}
+	case c == '>' || c == '<':
+		kind, n = tGt, 1
+		if c == '<' {
+			kind = tLt
+		}
+		if len(s) > 1 && s[1] == '=' {
+			kind, n = kind-1, 2 // tGe precedes tGt, tLe precedes tLt
+		}
+	case c == '!':
+		if len(s) > 1 && s[1] == '=' {
+			kind, n = tNe, 2
+		} else {
+			return token{}, lx.fail(1 + runeLen(s[1:]))
+		}
+	case c == '_' || isAlpha(c):
+		n = 1
+		for n < len(s) && (s[n] == '_' || isAlpha(s[n]) || isDigit(s[n])) {
+			n++
+		}
+		var ok bool
+		if kind, ok = keywords[s[:n]]; !ok {
+			kind = tID
+		}
+	case c == '"':
+		var bad int
+		if n, bad = lexString(s); n == 0 {
+			return token{}, lx.fail(bad)
+		}
+		kind = tString
+	case c == '-' || isDigit(c):
+		var bad int
+		if n, bad = lexNumber(s); n == 0 {
+			return token{}, lx.fail(bad)
+		}
+		kind = tNumber
+	default:
+		_, w := utf8.DecodeRuneInString(s)
+		return token{}, lx.fail(w)
+	}
+	t := token{kind: kind, text: s[:n], line: lx.line, col: lx.col}
+	lx.advance(n)
+	return t, nil
+}
+
+// advance moves past n bytes, counting lines and characters.
+func (lx *lexer) advance(n int) {
+	for _, r := range lx.src[lx.pos : lx.pos+n] {
+		if r == '\n' {
+			lx.line++
+			lx.col = 0
+		} else {
+			lx.col++
 		}
 	}
-	toks = append(toks, token{kind: tEOF, line: line, col: col})
-	return toks, nil
+	lx.pos += n
 }
 
-func recognitionError(rest string, line, col int) error {
-	r, _ := utf8.DecodeRuneInString(rest)
-	return &SyntaxError{Line: line, Column: col, Msg: fmt.Sprintf("token recognition error at: '%c'", r)}
+// fail is ANTLR's "token recognition error": the text from the token's start through the
+// character that could not continue it (n bytes), reported at the token's start.
+func (lx *lexer) fail(n int) error {
+	n = min(n, len(lx.src)-lx.pos)
+	return &SyntaxError{Line: lx.line, Column: lx.col,
+		Msg: "token recognition error at: '" + escapeWS(lx.src[lx.pos:lx.pos+n]) + "'"}
 }
 
-func isAlpha(c byte) bool { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') }
+func isAlpha(c byte) bool { return (c|0x20) >= 'a' && (c|0x20) <= 'z' }
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
-func isHex(c byte) bool {
-	return isDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')
-}
+func isHex(c byte) bool   { return isDigit(c) || ((c|0x20) >= 'a' && (c|0x20) <= 'f') }
 
-// lexString returns the length of the string literal at the start of s (quotes included).
-func lexString(s string) (int, error) {
+// lexString returns the length of the string literal at the start of s, quotes included,
+// or 0 and the length of the text through the offending character.
+func lexString(s string) (n, bad int) {
 	i := 1
 	for i < len(s) {
 		c := s[i]
 		switch {
 		case c == '"':
-			return i + 1, nil
+			return i + 1, 0
 		case c == '\\':
 			if i+1 >= len(s) {
-				return 0, fmt.Errorf("token recognition error at: '%s'", s[:i+1])
+				return 0, len(s)
 			}
 			switch s[i+1] {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
 				i += 2
 			case 'u':
-				if i+6 > len(s) || !isHex(s[i+2]) || !isHex(s[i+3]) || !isHex(s[i+4]) || !isHex(s[i+5]) {
-					return 0, fmt.Errorf("token recognition error at: '%s'", s[:min(i+2, len(s))])
+				j := i + 2
+				for ; j < i+6; j++ {
+					if j >= len(s) {
+						return 0, len(s)
+					}
+					if !isHex(s[j]) {
+						return 0, j + runeLen(s[j:])
+					}
 				}
-				i += 6
+				i = j
 			default:
-				return 0, fmt.Errorf("token recognition error at: '%s'", s[:i+2])
+				return 0, i + 1 + runeLen(s[i+1:])
 			}
 		case c < 0x20:
-			return 0, fmt.Errorf("token recognition error at: '%s'", s[:i+1])
+			return 0, i + 1
 		default:
 			i++
 		}
 	}
-	return 0, fmt.Errorf("token recognition error at: '%s'", s)
+	return 0, len(s)
 }
 
-// lexNumber returns the length of the longest NUMBER at the start of s, or 0:
+func runeLen(s string) int {
+	_, w := utf8.DecodeRuneInString(s)
+	return w
+}
+
+// lexNumber returns the length of the longest NUMBER at the start of s:
 // '-'? INT ('.' DIGIT+)? (('e'|'E') ('+'|'-')? INT)? with INT = '0' | [1-9] DIGIT*.
-func lexNumber(s string) int {
+// Like ANTLR it falls back to the longest complete number ("1." lexes "1", then "."). When
+// no number starts here it returns 0 and the length through the offending character.
+func lexNumber(s string) (n, bad int) {
 	i := 0
-	if i < len(s) && s[i] == '-' {
+	if s[0] == '-' {
 		i++
 	}
-	n := lexInt(s[i:])
-	if n == 0 {
-		return 0
+	m := lexInt(s[i:])
+	if m == 0 {
+		if i < len(s) {
+			return 0, i + runeLen(s[i:])
+		}
+		return 0, i
 	}
-	i += n
+	i += m
 	if i+1 < len(s) && s[i] == '.' && isDigit(s[i+1]) {
 		i++
 		for i < len(s) && isDigit(s[i]) {
@@ -227,7 +260,7 @@ func lexNumber(s string) int {
 			i = j + m
 		}
 	}
-	return i
+	return i, 0
 }
 
 func lexInt(s string) int {

@@ -4,475 +4,526 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/big"
+	"slices"
 	"strings"
 )
-
-// SyntaxError is a filter that does not parse. Line is 1-based and Column 0-based, as the
-// Python library reports them ("line 1:4 ...").
-type SyntaxError struct {
-	Line, Column int
-	Msg          string
-}
-
-func (e *SyntaxError) Error() string { return fmt.Sprintf("line %d:%d %s", e.Line, e.Column, e.Msg) }
 
 // Path is a parsed jsonpath2 expression. It is immutable and safe for concurrent use.
 type Path struct {
 	text string
-	p    *pathExpr
+	root *pathExpr
 }
 
-// String returns the expression's text, as given to Parse.
+// String returns the expression's text, exactly as given to Parse.
 func (p *Path) String() string { return p.text }
 
-// Parse parses a jsonpath2 expression. It rejects everything the Python library rejects;
-// the error is a *SyntaxError pointing at the first offending token.
-func Parse(expr string) (*Path, error) {
-	toks, err := lex(expr)
-	if err != nil {
-		return nil, err
+// Parse parses a jsonpath2 expression (JSONPATH2.md §1): the text must start with "$". It
+// accepts exactly what the Python library v0.4.5 accepts, so a subscription filter that
+// Pacifica notifications would refuse is refused here too. The error is a *SyntaxError for
+// the first problem found, in the order the Python library finds them: lexer and parser
+// errors as the parser reaches them, then an unknown function name. Nesting deeper than
+// MaxDepth (brackets, parentheses, literals, or subscripts chained after one another) is a
+// *SyntaxError too, where the Python library would run out of recursion.
+func Parse(expr string) (p *Path, err error) {
+	ps := &parser{lx: lexer{src: expr, line: 1}}
+	defer func() {
+		if r := recover(); r != nil {
+			se, ok := r.(*SyntaxError)
+			if !ok {
+				panic(r)
+			}
+			p, err = nil, se
+		}
+	}()
+	root := ps.jsonpath()
+	if ps.unknownFn != nil {
+		return nil, ps.unknownFn
 	}
-	ps := &parser{toks: toks}
-	p, err := ps.top()
-	if err != nil {
-		return nil, err
-	}
-	return &Path{text: expr, p: p}, nil
+	return &Path{text: expr, root: root}, nil
 }
 
-// MustParse is Parse for expressions known to be valid; it panics otherwise.
+// MustParse is Parse for expressions known to be valid, such as constants; it panics when
+// expr does not parse.
 func MustParse(expr string) *Path {
 	p, err := Parse(expr)
 	if err != nil {
-		panic("jsonpath2: " + err.Error())
+		panic(fmt.Sprintf("jsonpath2: MustParse(%q): %v", expr, err))
 	}
 	return p
 }
 
+// parser is a recursive-descent parser of the grammar, reporting errors where the
+// generated ANTLR parser reports them. Errors are panics of *SyntaxError, recovered by
+// Parse.
 type parser struct {
-	toks []token
-	pos  int
+	lx        lexer
+	toks      []token // tokens lexed so far
+	pos       int     // index of the current token in toks
+	depth     int
+	unknownFn *SyntaxError // the first unknown function name, reported after the parse
 }
 
-func (ps *parser) peek() token { return ps.toks[ps.pos] }
-func (ps *parser) peekAt(n int) token {
-	if ps.pos+n < len(ps.toks) {
-		return ps.toks[ps.pos+n]
+// la returns the k-th token from the current one (k ≥ 1), lexing as far as needed.
+func (ps *parser) la(k int) token {
+	for len(ps.toks) < ps.pos+k {
+		if n := len(ps.toks); n > 0 && ps.toks[n-1].kind == tEOF {
+			return ps.toks[n-1]
+		}
+		t, err := ps.lx.next()
+		if err != nil {
+			panic(err)
+		}
+		ps.toks = append(ps.toks, t)
 	}
-	return ps.toks[len(ps.toks)-1]
+	return ps.toks[ps.pos+k-1]
 }
-func (ps *parser) next() token {
-	t := ps.toks[ps.pos]
+
+func (ps *parser) at(k tokKind) bool { return ps.la(1).kind == k }
+
+// consume moves past the current token and, like ANTLR's token stream, lexes the next one.
+func (ps *parser) consume() token {
+	t := ps.la(1)
 	if t.kind != tEOF {
 		ps.pos++
 	}
+	ps.la(1)
 	return t
 }
 
-func (ps *parser) errAt(t token, format string, args ...any) error {
+// expect consumes a token of kind k or reports a mismatch.
+func (ps *parser) expect(k tokKind) token {
+	if !ps.at(k) {
+		ps.mismatch(k)
+	}
+	return ps.consume()
+}
+
+// mismatch reports that the current token is not one of expected. Like ANTLR's error
+// strategy it looks one token further first (single-token deletion): a lexer error there
+// comes first, and when that token is expected the current one is "extraneous".
+func (ps *parser) mismatch(expected ...tokKind) {
+	t, next := ps.la(1), ps.la(2)
+	what := "mismatched"
+	if t.kind != tEOF && slices.Contains(expected, next.kind) {
+		what = "extraneous"
+	}
+	panic(errAt(t, "%s input %s expecting %s", what, t.display(), expecting(expected)))
+}
+
+// noViable reports that no alternative of a decision fits the tokens from start through t.
+func (ps *parser) noViable(start int, t token) {
+	var b strings.Builder
+	for _, tk := range ps.toks[start:] {
+		if tk.kind != tEOF {
+			b.WriteString(tk.text)
+		}
+		if tk == t {
+			break
+		}
+	}
+	text := b.String()
+	if t.kind == tEOF && text == "" {
+		text = "<EOF>"
+	}
+	panic(errAt(t, "no viable alternative at input '%s'", escapeWS(text)))
+}
+
+func errAt(t token, format string, args ...any) *SyntaxError {
 	return &SyntaxError{Line: t.line, Column: t.col, Msg: fmt.Sprintf(format, args...)}
 }
 
-func (ps *parser) mismatched(expecting string) error {
-	t := ps.peek()
-	return ps.errAt(t, "mismatched input %s expecting %s", t, expecting)
+// expecting formats a set of token kinds as ANTLR does: one name, or {a, b} in token order.
+func expecting(kinds []tokKind) string {
+	ks := slices.Clone(kinds)
+	slices.Sort(ks)
+	ks = slices.Compact(ks)
+	if len(ks) == 1 {
+		return kindNames[ks[0]]
+	}
+	names := make([]string, len(ks))
+	for i, k := range ks {
+		names[i] = kindNames[k]
+	}
+	return "{" + strings.Join(names, ", ") + "}"
 }
 
-func (ps *parser) expect(k tokKind, what string) (token, error) {
-	if ps.peek().kind != k {
-		return token{}, ps.mismatched(what)
+// enter and leave bound the nesting of the recursive rules.
+func (ps *parser) enter() {
+	ps.depth++
+	if ps.depth > MaxDepth {
+		panic(errAt(ps.la(1), "nesting deeper than %d", MaxDepth))
 	}
-	return ps.next(), nil
 }
 
-// top: jsonpath = "$" [subscript] EOF.
-func (ps *parser) top() (*pathExpr, error) {
-	if _, err := ps.expect(tRoot, "'$'"); err != nil {
-		return nil, err
+func (ps *parser) leave() { ps.depth-- }
+
+// First sets of the rules, for the decisions and the error messages.
+var (
+	chainFirst   = []tokKind{tRecursive, tDot, tLBracket}
+	valueFirst   = []tokKind{tTrue, tFalse, tNull, tLBrace, tLBracket, tString, tNumber}
+	operandFirst = append([]tokKind{tCurrent, tRoot}, valueFirst...)
+	notFirst     = append([]tokKind{tNot, tLParen}, operandFirst...)
+	subFirst     = []tokKind{tCurrent, tRoot, tWildcard, tColon, tQuestion, tID, tString, tNumber}
+	comparisons  = []tokKind{tEq, tGe, tGt, tLe, tLt, tNe}
+)
+
+// jsonpath = "$" [subscript] EOF.
+func (ps *parser) jsonpath() *pathExpr {
+	ps.expect(tRoot)
+	steps := ps.chain()
+	if !ps.at(tEOF) {
+		if len(steps) == 0 {
+			ps.mismatch(append([]tokKind{tEOF}, chainFirst...)...)
+		}
+		ps.mismatch(tEOF)
 	}
-	steps, err := ps.subscripts()
-	if err != nil {
-		return nil, err
-	}
-	if t := ps.peek(); t.kind != tEOF {
-		return nil, ps.errAt(t, "extraneous input %s expecting <EOF>", t)
-	}
-	return &pathExpr{fromRoot: true, steps: steps}, nil
+	return &pathExpr{fromRoot: true, steps: steps}
 }
 
-// path: jsonpath_ = ("$" | "@") [subscript].
-func (ps *parser) path() (*pathExpr, error) {
-	t := ps.next()
-	steps, err := ps.subscripts()
-	if err != nil {
-		return nil, err
-	}
-	return &pathExpr{fromRoot: t.kind == tRoot, steps: steps}, nil
+// path = ("$" | "@") [subscript], the current token being "$" or "@".
+func (ps *parser) path() *pathExpr {
+	ps.enter()
+	defer ps.leave()
+	fromRoot := ps.consume().kind == tRoot
+	return &pathExpr{fromRoot: fromRoot, steps: ps.chain()}
 }
 
-// subscripts parses the chain after $ or @.
-func (ps *parser) subscripts() ([]step, error) {
+// chain parses the subscripts after "$" or "@": ".." (bareword | brackets), "." bareword,
+// or brackets, repeated.
+func (ps *parser) chain() []step {
 	var steps []step
+	depth := ps.depth
+	defer func() { ps.depth = depth }()
 	for {
-		switch ps.peek().kind {
+		var s step
+		switch ps.la(1).kind {
 		case tRecursive:
-			ps.next()
-			var u unionStep
-			var err error
-			switch ps.peek().kind {
+			ps.consume()
+			s.recursive = true
+			switch ps.la(1).kind {
 			case tID, tWildcard:
-				u, err = ps.bareword()
+				s.subs = []subscript{ps.bareword()}
 			case tLBracket:
-				u, err = ps.bracket()
+				s.subs = ps.brackets()
 			default:
-				return nil, ps.mismatched("{'*', '[', ID}")
+				ps.mismatch(tWildcard, tLBracket, tID)
 			}
-			if err != nil {
-				return nil, err
-			}
-			steps = append(steps, recursiveStep{inner: u})
 		case tDot:
-			ps.next()
-			if k := ps.peek().kind; k != tID && k != tWildcard {
-				return nil, ps.mismatched("{'*', ID}")
+			ps.consume()
+			if k := ps.la(1).kind; k != tID && k != tWildcard {
+				ps.mismatch(tWildcard, tID)
 			}
-			u, err := ps.bareword()
-			if err != nil {
-				return nil, err
-			}
-			steps = append(steps, u)
+			s.subs = []subscript{ps.bareword()}
 		case tLBracket:
-			u, err := ps.bracket()
-			if err != nil {
-				return nil, err
-			}
-			steps = append(steps, u)
+			s.subs = ps.brackets()
 		default:
-			return steps, nil
+			return steps
 		}
+		steps = append(steps, s)
+		ps.enter() // the grammar's subscript rule nests each further step
 	}
 }
 
-// bareword: ID [arguments] | "*".
-func (ps *parser) bareword() (unionStep, error) {
-	t := ps.next()
+// bareword = ID [arguments] | "*", the current token being one of them.
+func (ps *parser) bareword() subscript {
+	t := ps.consume()
 	if t.kind == tWildcard {
-		return unionStep{subs: []subscript{wildcardSub{}}}, nil
+		return wildcardSub{}
 	}
-	if ps.peek().kind == tLParen {
-		c, err := ps.call(t)
-		if err != nil {
-			return unionStep{}, err
-		}
-		return unionStep{subs: []subscript{c}}, nil
+	if ps.at(tLParen) {
+		return ps.call(t)
 	}
-	return unionStep{subs: []subscript{keySub{key: t.text}}}, nil
+	return keySub{key: t.text}
 }
 
-// call: ID arguments, with the name resolved now.
-func (ps *parser) call(name token) (callSub, error) {
-	if !functions[name.text] {
-		return callSub{}, ps.errAt(name, "no such function %q (want charAt, entries, keys, length, substring or values)", name.text)
-	}
-	ps.next() // (
-	var args []operand
-	if ps.peek().kind != tRParen {
-		for {
-			o, err := ps.operand()
-			if err != nil {
-				return callSub{}, err
-			}
-			args = append(args, o)
-			if ps.peek().kind != tComma {
-				break
-			}
-			ps.next()
-		}
-	}
-	if _, err := ps.expect(tRParen, "{',', ')'}"); err != nil {
-		return callSub{}, err
-	}
-	return callSub{fn: name.text, args: args}, nil
-}
-
-// bracket: "[" subscriptable {"," subscriptable} "]".
-func (ps *parser) bracket() (unionStep, error) {
-	ps.next() // [
-	var u unionStep
+// brackets = "[" subscriptable {"," subscriptable} "]".
+func (ps *parser) brackets() []subscript {
+	ps.enter()
+	defer ps.leave()
+	ps.consume()
+	var subs []subscript
 	for {
-		s, err := ps.subscriptable()
-		if err != nil {
-			return unionStep{}, err
+		subs = append(subs, ps.subscriptable())
+		switch ps.la(1).kind {
+		case tComma:
+			ps.consume()
+		case tRBracket:
+			ps.consume()
+			return subs
+		default:
+			ps.mismatch(tComma, tRBracket)
 		}
-		u.subs = append(u.subs, s)
-		if ps.peek().kind != tComma {
-			break
-		}
-		ps.next()
 	}
-	if _, err := ps.expect(tRBracket, "{',', ']'}"); err != nil {
-		return unionStep{}, err
-	}
-	return u, nil
 }
 
-func (ps *parser) subscriptable() (subscript, error) {
-	t := ps.peek()
-	switch t.kind {
+func (ps *parser) subscriptable() subscript {
+	switch t := ps.la(1); t.kind {
 	case tString:
-		ps.next()
-		return keySub{key: raw(t.text)}, nil
+		ps.consume()
+		return keySub{key: raw(t.text)}
 	case tNumber:
-		ps.next()
-		i, err := ps.intOf(t)
-		if err != nil {
-			return nil, err
-		}
-		if ps.peek().kind == tColon {
+		ps.consume()
+		i := ps.integer(t, "subscriptable")
+		if ps.at(tColon) {
 			return ps.slice(i)
 		}
-		return indexSub{i: i}, nil
+		return indexSub{i: i}
 	case tColon:
 		return ps.slice(nil)
 	case tWildcard:
-		ps.next()
-		return wildcardSub{}, nil
+		ps.consume()
+		return wildcardSub{}
 	case tQuestion:
-		ps.next()
-		if _, err := ps.expect(tLParen, "'('"); err != nil {
-			return nil, err
-		}
-		e, err := ps.expression()
-		if err != nil {
-			return nil, err
-		}
-		if _, err := ps.expect(tRParen, "')'"); err != nil {
-			return nil, err
-		}
-		return filterSub{e: e}, nil
+		ps.consume()
+		ps.expect(tLParen)
+		e := ps.expression()
+		ps.expect(tRParen)
+		return filterSub{e: e}
 	case tRoot, tCurrent:
-		p, err := ps.path()
-		if err != nil {
-			return nil, err
-		}
-		return pathSub{p: p}, nil
+		return pathSub{p: ps.path()}
 	case tID:
-		if ps.peekAt(1).kind == tLParen {
-			ps.next()
-			return ps.call(t)
+		ps.consume()
+		if !ps.at(tLParen) {
+			ps.mismatch(tLParen)
 		}
-		return nil, ps.errAt(ps.peekAt(1), "mismatched input %s expecting '('", ps.peekAt(1))
+		return ps.call(t)
 	}
-	return nil, ps.errAt(t, "no viable alternative at input %s", t)
+	ps.mismatch(subFirst...)
+	return nil
 }
 
-// intOf reads an index or slice bound: the number must be an integer (Python int(text)).
-func (ps *parser) intOf(t token) (*big.Int, error) {
-	if strings.ContainsAny(t.text, ".eE") {
-		return nil, ps.errAt(t, "rule subscriptable failed predicate: an index must be an integer, not %s", t.text)
-	}
+// integer reads an index or slice bound. The grammar's predicate wants Python's int(text)
+// to succeed; when it fails, ANTLR reports the token after the number.
+func (ps *parser) integer(t token, rule string) *big.Int {
 	i, ok := new(big.Int).SetString(t.text, 10)
 	if !ok {
-		return nil, ps.errAt(t, "bad integer %s", t.text)
+		panic(errAt(ps.la(1), "rule %s failed predicate: {self.tryCast(int)}? (%s is not an integer)", rule, t.text))
 	}
-	return i, nil
+	return i
 }
 
-// slice: [start] ":" [end] [":" [step]], the start already read.
-func (ps *parser) slice(start *big.Int) (subscript, error) {
+// slice = ":" [NUMBER] [":" [NUMBER]], after an optional start already read.
+func (ps *parser) slice(start *big.Int) subscript {
 	s := sliceSub{start: start}
-	ps.next() // :
-	if t := ps.peek(); t.kind == tNumber {
-		ps.next()
-		i, err := ps.intOf(t)
-		if err != nil {
-			return nil, err
-		}
-		s.end = i
+	ps.consume()
+	if t := ps.la(1); t.kind == tNumber {
+		ps.consume()
+		s.end = ps.integer(t, "sliceable")
 	}
-	if ps.peek().kind == tColon {
-		ps.next()
-		if t := ps.peek(); t.kind == tNumber {
-			ps.next()
-			i, err := ps.intOf(t)
-			if err != nil {
-				return nil, err
+	if ps.at(tColon) {
+		ps.consume()
+		if t := ps.la(1); t.kind == tNumber {
+			ps.consume()
+			s.step = ps.integer(t, "sliceable")
+		}
+	}
+	return s
+}
+
+// call = ID "(" [operand {"," operand}] ")", the name already read. The name is resolved
+// when the call is complete, as the Python library's tree listener does, and an unknown
+// one is reported only if the whole expression parses.
+func (ps *parser) call(name token) subscript {
+	ps.enter()
+	defer ps.leave()
+	ps.consume()
+	var args []operand
+	if !ps.at(tRParen) {
+		if !slices.Contains(operandFirst, ps.la(1).kind) {
+			ps.mismatch(append([]tokKind{tRParen}, operandFirst...)...)
+		}
+		for {
+			args = append(args, ps.operand())
+			if ps.at(tComma) {
+				ps.consume()
+				continue
 			}
-			s.step = i
-		}
-	}
-	return s, nil
-}
-
-// expression = andExpression; and binds loosest, then or, then not, then comparison.
-func (ps *parser) expression() (expr, error) {
-	var items []expr
-	for {
-		e, err := ps.orExpression()
-		if err != nil {
-			return nil, err
-		}
-		items = append(items, e)
-		if ps.peek().kind != tAnd {
+			if !ps.at(tRParen) {
+				ps.mismatch(tComma, tRParen)
+			}
 			break
 		}
-		ps.next()
 	}
-	if len(items) == 1 {
-		return items[0], nil
+	ps.consume()
+	fn, ok := functions[name.text]
+	if !ok && ps.unknownFn == nil {
+		ps.unknownFn = errAt(name, "callable subscript '%s' not found", name.text)
 	}
-	return andExpr{items: items}, nil
+	return callSub{fn: fn, args: args}
 }
 
-func (ps *parser) orExpression() (expr, error) {
+// expression: "and" binds loosest, then "or", then "not", then the comparisons.
+func (ps *parser) expression() expr {
 	var items []expr
 	for {
-		e, err := ps.notExpression()
-		if err != nil {
-			return nil, err
+		e := ps.orExpression()
+		if a, ok := e.(andExpr); ok {
+			items = append(items, a.items...)
+		} else {
+			items = append(items, e)
 		}
-		items = append(items, e)
-		if ps.peek().kind != tOr {
+		if !ps.at(tAnd) {
 			break
 		}
-		ps.next()
+		ps.consume()
 	}
 	if len(items) == 1 {
-		return items[0], nil
+		return items[0]
 	}
-	return orExpr{items: items}, nil
+	return andExpr{items: items}
 }
 
-func (ps *parser) notExpression() (expr, error) {
-	switch ps.peek().kind {
-	case tNot:
-		ps.next()
-		e, err := ps.notExpression()
-		if err != nil {
-			return nil, err
+func (ps *parser) orExpression() expr {
+	var items []expr
+	for {
+		e := ps.notExpression()
+		if o, ok := e.(orExpr); ok {
+			items = append(items, o.items...)
+		} else {
+			items = append(items, e)
 		}
+		if !ps.at(tOr) {
+			break
+		}
+		ps.consume()
+	}
+	if len(items) == 1 {
+		return items[0]
+	}
+	return orExpr{items: items}
+}
+
+// notExpression = "not" notExpression | "(" expression ")" | operand [comparison operand].
+func (ps *parser) notExpression() expr {
+	ps.enter()
+	defer ps.leave()
+	switch k := ps.la(1).kind; {
+	case k == tNot:
+		ps.consume()
+		e := ps.notExpression()
 		if n, ok := e.(notExpr); ok {
-			return n.e, nil // not not X is X
+			return n.e // not not X is X
 		}
-		return notExpr{e: e}, nil
-	case tLParen:
-		ps.next()
-		e, err := ps.expression()
-		if err != nil {
-			return nil, err
+		return notExpr{e: e}
+	case k == tLParen:
+		ps.consume()
+		e := ps.expression()
+		ps.expect(tRParen)
+		return e
+	case slices.Contains(operandFirst, k):
+		l := ps.operand()
+		if op := ps.la(1).kind; slices.Contains(comparisons, op) {
+			ps.consume()
+			return cmpExpr{op: op, l: l, r: ps.operand()}
 		}
-		if _, err := ps.expect(tRParen, "')'"); err != nil {
-			return nil, err
-		}
-		return e, nil
+		return someExpr{o: l}
 	}
-	l, err := ps.operand()
-	if err != nil {
-		return nil, err
-	}
-	switch op := ps.peek().kind; op {
-	case tEq, tNe, tLt, tLe, tGt, tGe:
-		ps.next()
-		r, err := ps.operand()
-		if err != nil {
-			return nil, err
-		}
-		return cmpExpr{op: op, l: l, r: r}, nil
-	}
-	return someExpr{o: l}, nil
+	ps.mismatch(notFirst...)
+	return nil
 }
 
-// operand: jsonpath__ = jsonpath_ | value.
-func (ps *parser) operand() (operand, error) {
-	switch ps.peek().kind {
-	case tRoot, tCurrent:
-		p, err := ps.path()
-		if err != nil {
-			return operand{}, err
-		}
-		return operand{path: p}, nil
+// operand = path | value.
+func (ps *parser) operand() operand {
+	switch k := ps.la(1).kind; {
+	case k == tRoot || k == tCurrent:
+		return operand{path: ps.path()}
+	case !slices.Contains(valueFirst, k):
+		ps.mismatch(operandFirst...)
 	}
-	v, err := ps.value()
-	if err != nil {
-		return operand{}, err
-	}
-	return operand{literal: v}, nil
+	return operand{literal: ps.value()}
 }
 
-// value: a JSON literal. Strings are kept raw, as the Python library keeps them.
-func (ps *parser) value() (any, error) {
-	t := ps.peek()
-	switch t.kind {
+// value is a JSON literal. Strings are kept raw, as the Python library keeps them; numbers
+// keep their text, read as Python reads them when compared.
+func (ps *parser) value() any {
+	switch t := ps.la(1); t.kind {
 	case tString:
-		ps.next()
-		return raw(t.text), nil
+		ps.consume()
+		return raw(t.text)
 	case tNumber:
-		ps.next()
-		return json.Number(t.text), nil
+		ps.consume()
+		return json.Number(t.text)
 	case tTrue:
-		ps.next()
-		return true, nil
+		ps.consume()
+		return true
 	case tFalse:
-		ps.next()
-		return false, nil
+		ps.consume()
+		return false
 	case tNull:
-		ps.next()
-		return nil, nil
+		ps.consume()
+		return nil
 	case tLBrace:
-		ps.next()
-		obj := NewObject()
-		if ps.peek().kind == tRBrace {
-			ps.next()
-			return obj, nil
-		}
-		for {
-			k, err := ps.expect(tString, "STRING")
-			if err != nil {
-				return nil, err
-			}
-			if _, err := ps.expect(tColon, "':'"); err != nil {
-				return nil, err
-			}
-			v, err := ps.value()
-			if err != nil {
-				return nil, err
-			}
-			obj.Set(raw(k.text), v)
-			if ps.peek().kind != tComma {
-				break
-			}
-			ps.next()
-		}
-		if _, err := ps.expect(tRBrace, "{',', '}'}"); err != nil {
-			return nil, err
-		}
-		return obj, nil
+		return ps.object()
 	case tLBracket:
-		ps.next()
-		arr := []any{}
-		if ps.peek().kind == tRBracket {
-			ps.next()
-			return arr, nil
-		}
-		for {
-			v, err := ps.value()
-			if err != nil {
-				return nil, err
-			}
-			arr = append(arr, v)
-			if ps.peek().kind != tComma {
-				break
-			}
-			ps.next()
-		}
-		if _, err := ps.expect(tRBracket, "{',', ']'}"); err != nil {
-			return nil, err
-		}
-		return arr, nil
+		return ps.array()
 	}
-	return nil, ps.errAt(t, "no viable alternative at input %s", t)
+	ps.mismatch(valueFirst...)
+	return nil
 }
 
-// raw returns a string literal's text between its quotes, unescaped as the Python library
-// leaves it.
+// object = "{" "}" | "{" STRING ":" value {"," STRING ":" value} "}". Choosing between the
+// two needs the second token; when it fits neither, ANTLR reports no viable alternative.
+func (ps *parser) object() *Object {
+	ps.enter()
+	defer ps.leave()
+	start := ps.pos
+	obj := NewObject()
+	switch t := ps.la(2); t.kind {
+	case tRBrace:
+		ps.consume()
+		ps.consume()
+		return obj
+	case tString:
+	default:
+		ps.noViable(start, t)
+	}
+	ps.consume()
+	for {
+		k := ps.expect(tString)
+		ps.expect(tColon)
+		obj.Set(raw(k.text), ps.value())
+		switch ps.la(1).kind {
+		case tComma:
+			ps.consume()
+		case tRBrace:
+			ps.consume()
+			return obj
+		default:
+			ps.mismatch(tComma, tRBrace)
+		}
+	}
+}
+
+// array = "[" "]" | "[" value {"," value} "]".
+func (ps *parser) array() []any {
+	ps.enter()
+	defer ps.leave()
+	start := ps.pos
+	arr := []any{}
+	t := ps.la(2)
+	if t.kind == tRBracket {
+		ps.consume()
+		ps.consume()
+		return arr
+	}
+	if !slices.Contains(valueFirst, t.kind) {
+		ps.noViable(start, t)
+	}
+	ps.consume()
+	for {
+		arr = append(arr, ps.value())
+		switch ps.la(1).kind {
+		case tComma:
+			ps.consume()
+		case tRBracket:
+			ps.consume()
+			return arr
+		default:
+			ps.mismatch(tComma, tRBracket)
+		}
+	}
+}
+
+// raw is a string literal's text between its quotes: the Python library does not unescape
+// it, so `"a\"b"` is the four characters a\"b.
 func raw(lit string) string { return lit[1 : len(lit)-1] }

@@ -10,25 +10,44 @@ import (
 // RouteName is the name of the proxymod route, in jobs, metrics and subscriptions.
 const RouteName = "proxymod"
 
-// RouteText is the proxymod route in jsonpath2, applied to the whole event in its
-// CloudEvents 0.1 form. It selects ingest events that carry, as the old dispatcher
-// required (PROXYMOD.md §1), the key/values proxymod.task = "advance" and proxymod.version
-// = "v0.0.1", proxymod.configs_count and the six config_1 keys; the two input CSVs
-// (text/csv) named by config_1 in config_1's in_dir; at least one model (text/x-python) in
-// models/; and an event id. Unlike the old route it does not look at `source`, which real
-// deployments fill differently.
+// RouteText is the proxymod route in jsonpath2. It is applied to the whole event in its
+// CloudEvents 0.1 JSON form, as Pacifica notifications applies subscription filters, and
+// yields the event when all of these hold:
+//   - eventType is "org.pacifica.metadata.ingest", and the event has an eventID;
+//   - data has the TransactionKeyValue entries proxymod.task = "advance" and
+//     proxymod.version = "v0.0.1" (exact strings, case-sensitive keys and values);
+//   - data has TransactionKeyValue entries, with a "value" key, for proxymod.configs_count
+//     and for the six config_1 keys proxymod.config_1.PROJECT.runtime, .PROJECT.failure,
+//     .INPUTS.in_dir, .INPUTS.in_file_one, .INPUTS.in_file_two and .OUTPUTS.out_dir;
+//   - data has a Files entry with mimetype "text/csv" named as in_file_one's value, and one
+//     named as in_file_two's value, each in the directory in_dir names (see below);
+//   - data has at least one Files entry with mimetype "text/x-python" whose subdir is
+//     "models/" or "models".
 //
-// Like the old route, it only tests that configs_count and the six config_1 key/values are
-// present: their values are validated when the job runs, where a scientist gets an error
-// that names the problem. A subdir and in_dir are compared ignoring one trailing slash on
-// either side ("inputs/" = "inputs"): jsonpath2 has no function to strip a slash, so the
-// text accepts equal values, a subdir that is in_dir plus "/", and an in_dir that is the
-// subdir plus "/" (charAt(-1) and substring(0, -1) do the comparison).
+// The route does not look at the event's source, which real deployments fill differently
+// from test fixtures. data may be a list or an object (its values are the entries), and
+// entries of other tables, or that are not objects at all, are ignored.
+//
+// Values are only tested for presence, as the old Python route did: "", null, 0 and false
+// count as present. The handler validates the configuration when the job runs, where a
+// scientist gets an error that names the problem; a route that silently ignored a bad
+// value would leave them with no answer at all.
+//
+// Directories: Pacifica writes a file's subdir without a trailing slash in production
+// ("inputs") and with one in fixtures ("inputs/"), and users write in_dir either way.
+// jsonpath2 cannot normalise a string, but its functions can compare one with another minus
+// its last character, so a CSV's subdir S matches in_dir D when S = D, when S = D + "/"
+// (S ends with "/" and S without it is D), or when D = S + "/" (D ends with "/" and D
+// without it is S). So "inputs", "inputs/" and in_dir "/" for files at the top ("") all
+// work; two or more slashes of difference ("inputs//" against "inputs") and any other
+// spelling ("./inputs") do not. When the event has several entries for the same key, any
+// of them can satisfy the route, while the handler uses the first: the handler's checks
+// decide in that rare case.
 //
 //go:embed route.jsonpath2
 var RouteText string
 
 var route = sync.OnceValue(func() *jsonpath2.Path { return jsonpath2.MustParse(RouteText) })
 
-// Route returns the parsed proxymod route.
+// Route returns the proxymod route, parsed once. The *Path is safe for concurrent use.
 func Route() *jsonpath2.Path { return route() }
