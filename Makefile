@@ -34,7 +34,7 @@ fmt: ## Format the code.
 	gofmt -w $$(git ls-files '*.go')
 
 .PHONY: lint
-lint: ## gofmt check, go vet, and golangci-lint when it is installed (see .golangci.yml).
+lint: ## gofmt check, go vet, and golangci-lint when it is installed (commented configuration in .golangci.yml).
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
 	@if command -v golangci-lint >/dev/null 2>&1; then golangci-lint run; \
