@@ -1,0 +1,75 @@
+package pacifica
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// Client holds the clients of the Pacifica services of one configuration.
+type Client struct {
+	Cart          *CartClient
+	Ingest        *IngestClient
+	Notifications *NotificationsClient
+}
+
+// New builds the clients of cfg, sharing one HTTP client (TLS and credentials as cfg says).
+func New(cfg Config) (*Client, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = 30 * time.Second
+	}
+	if cfg.CartTimeout <= 0 {
+		cfg.CartTimeout = 180 * time.Second
+	}
+	if cfg.IngestTimeout <= 0 {
+		cfg.IngestTimeout = 10 * time.Minute
+	}
+	hc, err := cfg.HTTPClient()
+	if err != nil {
+		return nil, err
+	}
+	c := caller{hc: hc, timeout: cfg.RequestTimeout}
+	return &Client{
+		Cart:          &CartClient{c: c, base: strings.TrimRight(cfg.DownloadURL, "/"), timeout: cfg.CartTimeout},
+		Ingest:        &IngestClient{c: c, uploadURL: cfg.UploadURL, statusURL: cfg.UploadStatusURL, timeout: cfg.IngestTimeout},
+		Notifications: &NotificationsClient{c: c, base: strings.TrimRight(cfg.NotificationsURL, "/")},
+	}, nil
+}
+
+// caller makes bounded HTTP calls.
+type caller struct {
+	hc      *http.Client
+	timeout time.Duration
+}
+
+// call does one request with the per-call time limit and returns the status, headers and
+// (bounded) body. The body of a streaming answer is not read: use stream.
+func (c caller) call(ctx context.Context, service, op, method, url string, header http.Header, body io.Reader) (int, http.Header, []byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, method, url, body)
+	if err != nil {
+		return 0, nil, nil, &Error{Service: service, Op: op, Err: err}
+	}
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return 0, nil, nil, transportError(service, op, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+	if err != nil {
+		return 0, nil, nil, transportError(service, op, err)
+	}
+	return resp.StatusCode, resp.Header, b, nil
+}
+
+func fmtOp(format string, args ...any) string { return fmt.Sprintf(format, args...) }

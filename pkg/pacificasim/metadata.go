@@ -1,0 +1,148 @@
+package pacificasim
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"github.com/pacifica/pacifica-dispatcher-go/pkg/pacificasim/internal/pyjson"
+)
+
+// MetadataHandler returns a read-only subset of Pacifica's metadata service, enough to show
+// a transaction:
+//
+//	GET /transactions?_id=N          [{"_id", "submitter", "project", "instrument", ...,
+//	                                   "created", "updated", "deleted"}]
+//	GET /files?transaction_id=N      [{"_id", "name", "subdir", "size", "hashtype", "hashsum",
+//	                                   "mimetype", "ctime", "mtime", "transaction_id", ...}]
+//	GET /trans_key_value?transaction_id=N  [{"transaction_id", "key", "value"}]
+//
+// Without a query parameter a list holds every object. The shapes are flat: the real
+// service keeps submitter, project and instrument in TransSIP and key/values in the Keys
+// and Values tables; here every value keeps the JSON type it was uploaded with. Other
+// methods answer 405.
+func (s *Sim) MetadataHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/transactions", s.metaGet(transactionObjects))
+	mux.HandleFunc("/files", s.metaGet(fileObjects))
+	mux.HandleFunc("/trans_key_value", s.metaGet(keyValueObjects))
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "The path '"+r.URL.Path+"' was not found.")
+	})
+	return s.withFaults(ServiceMetadata, mux)
+}
+
+// metaGet serves one table: list builds its objects from the transactions selected.
+func (s *Sim) metaGet(list func(txs []Transaction, q url.Values) ([]any, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			writeError(w, http.StatusMethodNotAllowed, "the simulated metadata service is read-only")
+			return
+		}
+		out, err := list(s.Transactions(), r.URL.Query())
+		if err != nil {
+			writeError(w, http.StatusInternalServerError, err.Error())
+			return
+		}
+		writeJSON(w, http.StatusOK, out)
+	}
+}
+
+// idParam reads an integer query parameter; ok is false when it is absent.
+func idParam(q url.Values, names ...string) (id int64, ok bool, err error) {
+	for _, n := range names {
+		if q.Has(n) {
+			id, err = strconv.ParseInt(q.Get(n), 10, 64)
+			return id, true, err
+		}
+	}
+	return 0, false, nil
+}
+
+func jsonInt(i int64) json.Number { return json.Number(strconv.FormatInt(i, 10)) }
+
+func transactionObjects(txs []Transaction, q url.Values) ([]any, error) {
+	id, filtered, err := idParam(q, "_id")
+	if err != nil {
+		return nil, err
+	}
+	out := []any{}
+	for _, tx := range txs {
+		if filtered && tx.ID != id {
+			continue
+		}
+		o := &pyjson.Object{}
+		o.Set("_id", jsonInt(tx.ID))
+		for _, k := range []string{"submitter", "project", "instrument"} {
+			o.Set(k, nil)
+		}
+		for _, k := range sortedKeys(tx.Fields) {
+			v, err := pyjson.Decode(tx.Fields[k])
+			if err != nil {
+				return nil, err
+			}
+			o.Set(k, v)
+		}
+		created := isoformat(tx.Created)
+		o.Set("created", created)
+		o.Set("updated", created)
+		o.Set("deleted", nil)
+		out = append(out, o)
+	}
+	return out, nil
+}
+
+func fileObjects(txs []Transaction, q url.Values) ([]any, error) {
+	txID, byTx, err := idParam(q, "transaction_id", "transaction")
+	if err != nil {
+		return nil, err
+	}
+	id, byID, err := idParam(q, "_id")
+	if err != nil {
+		return nil, err
+	}
+	out := []any{}
+	for _, tx := range txs {
+		if byTx && tx.ID != txID {
+			continue
+		}
+		for _, f := range tx.Files {
+			if byID && f.ID != id {
+				continue
+			}
+			created := isoformat(tx.Created)
+			out = append(out, &pyjson.Object{
+				Keys: []string{"_id", "name", "subdir", "size", "hashtype", "hashsum", "mimetype",
+					"ctime", "mtime", "transaction_id", "created", "updated", "deleted"},
+				Values: []any{jsonInt(f.ID), f.Name, f.Subdir, jsonInt(f.Size), f.HashType, f.HashSum,
+					f.MimeType, f.CTime, f.MTime, jsonInt(tx.ID), created, created, nil},
+			})
+		}
+	}
+	return out, nil
+}
+
+func keyValueObjects(txs []Transaction, q url.Values) ([]any, error) {
+	txID, byTx, err := idParam(q, "transaction_id", "transaction")
+	if err != nil {
+		return nil, err
+	}
+	out := []any{}
+	for _, tx := range txs {
+		if byTx && tx.ID != txID {
+			continue
+		}
+		for _, kv := range tx.KeyValues {
+			v, err := pyjson.Decode(kv.Value)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, &pyjson.Object{
+				Keys:   []string{"transaction_id", "key", "value"},
+				Values: []any{jsonInt(tx.ID), kv.Key, v},
+			})
+		}
+	}
+	return out, nil
+}
