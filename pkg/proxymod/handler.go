@@ -1,0 +1,299 @@
+package proxymod
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/pacifica/pacifica-dispatcher-go/pkg/event"
+	"github.com/pacifica/pacifica-dispatcher-go/pkg/pacifica"
+	"github.com/pacifica/pacifica-dispatcher-go/pkg/subprocess"
+	"github.com/pacifica/pacifica-dispatcher-go/pkg/worker"
+)
+
+// Key/values of the uploads: the lineage key that links results to their source
+// (PROTOCOLS.md §3.4), and the marks of a failed run's upload.
+const (
+	LineageKey     = "Transactions._id"
+	StatusKey      = "dispatcher.status"
+	ErrorKey       = "dispatcher.error"
+	StatusFailed   = "failed"
+	stderrTailSize = 2048
+)
+
+// Cart downloads files; *pacifica.CartClient is one.
+type Cart interface {
+	Download(ctx context.Context, files []pacifica.CartFile, dir string) error
+}
+
+// Ingest uploads a directory as a new transaction; *pacifica.IngestClient is one.
+type Ingest interface {
+	Upload(ctx context.Context, dir string, meta pacifica.UploadMeta) (int64, error)
+}
+
+// HandlerConfig configures the proxymod handler.
+type HandlerConfig struct {
+	Cart   Cart
+	Ingest Ingest
+	// Python is the interpreter with proxymod installed (default python3); Env are extra
+	// variables of the model process.
+	Python string
+	Env    []string
+	// LogLimit caps each log file of the upload directory (default 64 MiB).
+	LogLimit int64
+	// KillGrace is the time between SIGTERM and SIGKILL of the models (default 5s).
+	KillGrace time.Duration
+	// FailureUploadTimeout bounds the upload of a timed-out run's logs (default 5m).
+	FailureUploadTimeout time.Duration
+}
+
+// Handler runs proxymod jobs: download, compute, upload (PROXYMOD.md §3).
+type Handler struct{ cfg HandlerConfig }
+
+// NewHandler returns the proxymod handler.
+func NewHandler(cfg HandlerConfig) (*Handler, error) {
+	if cfg.Cart == nil || cfg.Ingest == nil {
+		return nil, errors.New("proxymod: the handler needs the cartd and ingest clients")
+	}
+	if cfg.Python == "" {
+		cfg.Python = "python3"
+	}
+	if cfg.LogLimit <= 0 {
+		cfg.LogLimit = 64 << 20
+	}
+	if cfg.FailureUploadTimeout <= 0 {
+		cfg.FailureUploadTimeout = 5 * time.Minute
+	}
+	return &Handler{cfg: cfg}, nil
+}
+
+// Details are the facts a proxymod job keeps (jobs' details field).
+type Details struct {
+	Models        []string `json:"models,omitempty"`
+	Configs       int      `json:"configs,omitempty"`
+	UploadedFiles int      `json:"uploaded_files,omitempty"`
+	Failed        bool     `json:"failed_run_uploaded,omitempty"`
+}
+
+// Run runs one attempt of a proxymod job.
+func (h *Handler) Run(ctx context.Context, j *worker.Job) (worker.Result, error) {
+	in, err := event.ParseIngest(j.Event.Data())
+	if err != nil {
+		// The event is unsafe: nothing of it is downloaded or uploaded.
+		return worker.Result{}, worker.Permanent(err)
+	}
+	dirs := jobDirs{download: filepath.Join(j.Dir, "download"), upload: filepath.Join(j.Dir, "upload"), work: filepath.Join(j.Dir, "run")}
+	for _, d := range []string{dirs.download, dirs.upload, dirs.work} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return worker.Result{}, fmt.Errorf("creating the job directories: %w", err)
+		}
+	}
+	var det Details
+	plan, err := NewPlan(in)
+	if err != nil {
+		j.Logf("%v", err)
+		return h.failed(ctx, j, in, dirs, det, err, "")
+	}
+	for _, m := range plan.Models {
+		det.Models = append(det.Models, m.File.Path())
+	}
+	det.Configs = len(plan.Configs)
+
+	// Download.
+	if err := h.download(ctx, j, plan, dirs); err != nil {
+		var pe *pacifica.Error
+		if pacifica.IsRetryable(err) || ctx.Err() != nil || !errors.As(err, &pe) {
+			return worker.Result{Details: mustJSON(det)}, err
+		}
+		// cartd refused the files for good (a hash that does not match, a file it lost).
+		return h.failed(ctx, j, in, dirs, det, err, "")
+	}
+
+	// Compute.
+	configs, err := WriteConfigs(plan, dirs.download, dirs.upload, filepath.Join(dirs.work, "configs"))
+	if err != nil {
+		return worker.Result{}, err
+	}
+	stdout, err := subprocess.CreateCapped(filepath.Join(dirs.upload, "stdout.log"), h.cfg.LogLimit, 0)
+	if err != nil {
+		return worker.Result{}, err
+	}
+	stderr, err := subprocess.CreateCapped(filepath.Join(dirs.upload, "stderr.log"), h.cfg.LogLimit, stderrTailSize)
+	if err != nil {
+		_ = stdout.Close()
+		return worker.Result{}, err
+	}
+	j.Logf("running %d model(s) with %s on %d configuration(s)", len(plan.Models), h.cfg.Python, len(configs))
+	start := time.Now()
+	runErr := RunModels(ctx, RunConfig{Python: h.cfg.Python, Env: h.cfg.Env, Dir: dirs.upload, WorkDir: dirs.work,
+		Stdout: stdout, Stderr: stderr, KillGrace: h.cfg.KillGrace}, plan.Models, dirs.download, configs)
+	_ = stdout.Close()
+	_ = stderr.Close()
+	if runErr != nil {
+		tail := strings.TrimSpace(stderr.Tail())
+		j.Logf("models failed after %s: %v", time.Since(start).Round(time.Millisecond), runErr)
+		if tail != "" {
+			j.Logf("stderr (tail):\n%s", tail)
+		}
+		var me *ModelError
+		switch {
+		case errors.Is(context.Cause(ctx), worker.ErrTimeLimit):
+			// The run's own time limit: upload what it produced, with a fresh context.
+			uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), h.cfg.FailureUploadTimeout)
+			defer cancel()
+			return h.failed(uctx, j, in, dirs, det, fmt.Errorf("the models ran past the job's time limit: %w", context.Cause(ctx)), tail)
+		case ctx.Err() != nil:
+			// Cancelled by an operator, a lost lease or shutdown: nothing is uploaded.
+			return worker.Result{Details: mustJSON(det)}, runErr
+		case errors.As(runErr, &me):
+			return h.failed(ctx, j, in, dirs, det, runErr, tail)
+		default:
+			// The interpreter itself failed (missing, killed): the same on every attempt.
+			return h.failed(ctx, j, in, dirs, det, runErr, tail)
+		}
+	}
+	j.Logf("models finished in %s", time.Since(start).Round(time.Millisecond))
+
+	// Upload.
+	n, err := h.writeUploadLog(dirs, in, nil)
+	if err != nil {
+		return worker.Result{}, err
+	}
+	det.UploadedFiles = n
+	tx, err := h.cfg.Ingest.Upload(ctx, dirs.upload, uploadMeta(in, nil))
+	if err != nil {
+		return worker.Result{Details: mustJSON(det)}, err
+	}
+	j.Logf("uploaded %d files as transaction %d", n, tx)
+	return worker.Result{TransactionID: &tx, Details: mustJSON(det)}, nil
+}
+
+type jobDirs struct{ download, upload, work string }
+
+func (h *Handler) download(ctx context.Context, j *worker.Job, plan *Plan, dirs jobDirs) error {
+	files := plan.Files()
+	cf := make([]pacifica.CartFile, 0, len(files))
+	var size int64
+	for _, f := range files {
+		cf = append(cf, pacifica.CartFile{ID: f.ID, Path: f.Path(), HashType: f.HashType, HashSum: f.HashSum, Size: f.Size})
+		size += f.Size
+	}
+	start := time.Now()
+	err := h.cfg.Cart.Download(ctx, cf, dirs.download)
+	var out, errText strings.Builder
+	fmt.Fprintf(&out, "%s downloading %d files (%d bytes) through cartd\n", stamp(start), len(cf), size)
+	for _, f := range cf {
+		fmt.Fprintf(&out, "  %s (Files._id %d, %d bytes, %s %s)\n", f.Path, f.ID, f.Size, f.HashType, f.HashSum)
+	}
+	if err != nil {
+		fmt.Fprintf(&errText, "%s download failed: %v\n", stamp(time.Now()), err)
+		j.Logf("download failed: %v", err)
+	} else {
+		fmt.Fprintf(&out, "%s downloaded and checked in %s\n", stamp(time.Now()), time.Since(start).Round(time.Millisecond))
+		j.Logf("downloaded %d files (%d bytes) in %s", len(cf), size, time.Since(start).Round(time.Millisecond))
+	}
+	if werr := os.WriteFile(filepath.Join(dirs.upload, "download-stdout.log"), []byte(out.String()), 0o644); werr != nil {
+		return werr
+	}
+	if werr := os.WriteFile(filepath.Join(dirs.upload, "download-stderr.log"), []byte(errText.String()), 0o644); werr != nil {
+		return werr
+	}
+	return err
+}
+
+// writeUploadLog writes upload-stdout.log and upload-stderr.log (they go up with the
+// upload, so they describe it before it starts) and returns the number of files to upload.
+func (h *Handler) writeUploadLog(dirs jobDirs, in *event.Ingest, failure error) (int, error) {
+	var out strings.Builder
+	files, err := pacifica.BundleFiles(dirs.upload)
+	if err != nil {
+		return 0, err
+	}
+	meta := uploadMeta(in, failure)
+	fmt.Fprintf(&out, "%s uploading %d files as a new transaction (submitter %s, project %s, instrument %s)\n",
+		stamp(time.Now()), len(files)+2, meta.Submitter, meta.Project, meta.Instrument)
+	for _, kv := range meta.KeyValues {
+		fmt.Fprintf(&out, "  key/value %s = %s\n", kv.Key, kv.Value)
+	}
+	if err := os.WriteFile(filepath.Join(dirs.upload, "upload-stdout.log"), []byte(out.String()), 0o644); err != nil {
+		return 0, err
+	}
+	if err := os.WriteFile(filepath.Join(dirs.upload, "upload-stderr.log"), nil, 0o644); err != nil {
+		return 0, err
+	}
+	return len(files) + 2, nil
+}
+
+// failed ends the job as failed with cause, after uploading the run's logs (everything in
+// the upload directory) as a transaction marked dispatcher.status = failed, so that the
+// scientist sees them in Pacifica. The job's error carries the tail of stderr.
+func (h *Handler) failed(ctx context.Context, j *worker.Job, in *event.Ingest, dirs jobDirs, det Details, cause error, tail string) (worker.Result, error) {
+	msg := cause.Error()
+	if tail != "" {
+		msg += "\nstderr (tail):\n" + tail
+	}
+	// The error is also in stderr.log, for the scientist reading the upload.
+	f, err := os.OpenFile(filepath.Join(dirs.upload, "stderr.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err == nil {
+		_, _ = fmt.Fprintf(f, "\n[dispatcher] job failed: %v\n", cause)
+		_ = f.Close()
+	}
+	res := worker.Result{}
+	n, err := h.writeUploadLog(dirs, in, cause)
+	if err == nil {
+		var tx int64
+		tx, err = h.cfg.Ingest.Upload(ctx, dirs.upload, uploadMeta(in, cause))
+		if err == nil {
+			det.UploadedFiles, det.Failed = n, true
+			res.TransactionID = &tx
+			j.Logf("uploaded the failed run's %d files as transaction %d", n, tx)
+		}
+	}
+	if err != nil {
+		j.Logf("the failed run's logs could not be uploaded: %v", err)
+		msg += "\n(the run's logs could not be uploaded: " + err.Error() + ")"
+	}
+	res.Details = mustJSON(det)
+	return res, worker.Permanent(errors.New(msg))
+}
+
+// uploadMeta is the metadata of an upload: the source's submitter, project and
+// instrument, the lineage key/value and, for a failed run, the failure marks.
+func uploadMeta(in *event.Ingest, failure error) pacifica.UploadMeta {
+	m := pacifica.UploadMeta{
+		Submitter:  in.Transaction.Submitter.Raw(),
+		Project:    in.Transaction.Project.Raw(),
+		Instrument: in.Transaction.Instrument.Raw(),
+	}
+	if id := in.Transaction.ID.Raw(); id != nil {
+		m.KeyValues = append(m.KeyValues, pacifica.KeyValue{Key: LineageKey, Value: id})
+	}
+	if failure != nil {
+		msg := failure.Error()
+		if len(msg) > 1000 {
+			msg = msg[:1000] + "…"
+		}
+		m.KeyValues = append(m.KeyValues,
+			pacifica.KeyValue{Key: StatusKey, Value: mustJSON(StatusFailed)},
+			pacifica.KeyValue{Key: ErrorKey, Value: mustJSON(msg)})
+	}
+	return m
+}
+
+func stamp(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
+
+func mustJSON(v any) json.RawMessage {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+var _ io.Writer = (*subprocess.CappedFile)(nil)

@@ -1,0 +1,72 @@
+package worker
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/pacifica/pacifica-dispatcher-go/pkg/event"
+)
+
+// Handler runs the jobs of a route.
+type Handler interface {
+	// Run runs one attempt of the job. It returns the result, and an error when the job
+	// did not succeed (classified by Classify: wrap with Permanent or Transient to be
+	// explicit). A failed job may still have a result: the transaction that holds the
+	// failed run's logs.
+	Run(ctx context.Context, j *Job) (Result, error)
+}
+
+// HandlerFunc adapts a function to Handler.
+type HandlerFunc func(ctx context.Context, j *Job) (Result, error)
+
+// Run calls f.
+func (f HandlerFunc) Run(ctx context.Context, j *Job) (Result, error) { return f(ctx, j) }
+
+// Job is one attempt of a job, as a handler sees it.
+type Job struct {
+	ID          uuid.UUID
+	Route       string
+	Attempt     int
+	MaxAttempts int
+	// Event is the event that made the job.
+	Event *event.Event
+	// Dir is the attempt's private directory, empty at the start and removed at the end.
+	Dir string
+	// Logger logs with the job and event ids.
+	Logger *slog.Logger
+
+	mu  sync.Mutex
+	log strings.Builder
+}
+
+// Logf adds a line to the job's log, whose tail is kept with the job in the job store.
+func (j *Job) Logf(format string, args ...any) {
+	line := fmt.Sprintf(format, args...)
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	fmt.Fprintf(&j.log, "%s %s\n", time.Now().UTC().Format(time.RFC3339), strings.TrimRight(line, "\n"))
+}
+
+// takeLog returns the lines logged since the last call.
+func (j *Job) takeLog() string {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	s := j.log.String()
+	j.log.Reset()
+	return s
+}
+
+// Result is what a job produced.
+type Result struct {
+	// TransactionID is the Pacifica transaction the job uploaded, if any.
+	TransactionID *int64
+	// Details are handler-specific facts kept with the job (JSON object).
+	Details json.RawMessage
+}

@@ -1,0 +1,244 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/pacifica/pacifica-dispatcher-go/pkg/intake"
+	"github.com/pacifica/pacifica-dispatcher-go/pkg/jobstore"
+)
+
+// Causes of a job context's cancellation, besides errShutdown.
+var (
+	errCancelRequested = errors.New("cancelled by an operator")
+	errLeaseLost       = errors.New("lease lost: another worker took the job")
+	ErrTimeLimit       = errors.New("the job's time limit was exceeded")
+)
+
+// run runs one claimed attempt of a job and records how it ended.
+func (w *Worker) run(j jobstore.Job) {
+	log := w.cfg.Logger.With("job_id", j.ID, "event_id", j.EventID, "route", j.Route, "attempt", j.Attempts)
+	start := time.Now()
+	w.cfg.Metrics.running.Inc()
+	defer w.cfg.Metrics.running.Dec()
+
+	timeout := w.cfg.DefaultTimeout
+	if t, ok := w.cfg.Timeouts[j.Route]; ok && t > 0 {
+		timeout = t
+	}
+	jctx, cancel := context.WithCancelCause(w.jobsCtx)
+	defer cancel(nil)
+	tctx, cancelT := context.WithTimeoutCause(jctx, timeout, ErrTimeLimit)
+	defer cancelT()
+
+	job := &Job{ID: j.ID, Route: j.Route, Attempt: j.Attempts, MaxAttempts: j.MaxAttempts, Logger: log}
+	job.Logf("attempt %d of %d started by %s", j.Attempts, j.MaxAttempts, w.cfg.Owner)
+
+	hbDone := make(chan struct{})
+	go func() {
+		defer close(hbDone)
+		w.heartbeat(jctx, job, cancel)
+	}()
+
+	res, err := w.attempt(tctx, job, j)
+	if err != nil && errors.Is(context.Cause(tctx), ErrTimeLimit) {
+		// The job's own time limit is final: running it again would hit it again.
+		err = Permanent(fmt.Errorf("time limit of %s exceeded: %w", timeout, err))
+	}
+	cancelT()
+	cause := context.Cause(jctx)
+	cancel(nil)
+	<-hbDone
+
+	// Record the end even when the worker is shutting down.
+	fctx, fcancel := context.WithTimeout(context.Background(), 2*w.cfg.Lease)
+	defer fcancel()
+	w.finish(fctx, log, job, j, res, err, cause)
+	w.cfg.Metrics.duration.WithLabelValues(j.Route).Observe(time.Since(start).Seconds())
+}
+
+// attempt prepares the job's directory and event and calls the handler.
+func (w *Worker) attempt(ctx context.Context, job *Job, j jobstore.Job) (Result, error) {
+	h, ok := w.cfg.Handlers[j.Route]
+	if !ok {
+		return Result{}, Permanent(fmt.Errorf("no handler for route %q in this worker", j.Route))
+	}
+	body, ct, err := w.cfg.Store.EventBody(ctx, j.ID)
+	if err != nil {
+		return Result{}, Transient(fmt.Errorf("reading the job's event: %w", err))
+	}
+	ev, err := intake.Load(body, ct)
+	if err != nil {
+		return Result{}, Permanent(fmt.Errorf("the job's event does not parse: %w", err))
+	}
+	job.Event = ev
+	job.Dir = filepath.Join(w.cfg.DataDir, j.ID.String(), strconv.Itoa(j.Attempts))
+	if err := os.RemoveAll(job.Dir); err != nil {
+		return Result{}, fmt.Errorf("clearing the job directory: %w", err)
+	}
+	if err := os.MkdirAll(job.Dir, 0o700); err != nil {
+		return Result{}, fmt.Errorf("creating the job directory: %w", err)
+	}
+	defer func() {
+		if err := os.RemoveAll(filepath.Join(w.cfg.DataDir, j.ID.String())); err != nil {
+			job.Logger.Warn("removing the job directory", "error", err)
+		}
+	}()
+	return safeRun(ctx, h, job)
+}
+
+// safeRun calls the handler, turning a panic into a permanent failure.
+func safeRun(ctx context.Context, h Handler, job *Job) (res Result, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			job.Logger.Error("handler panicked", "panic", p)
+			err = Permanent(fmt.Errorf("internal error: handler panicked: %v", p))
+		}
+	}()
+	return h.Run(ctx, job)
+}
+
+// heartbeat renews the job's lease until ctx ends, flushes the job's log, and cancels the
+// job when an operator asks for it or when the lease is lost.
+func (w *Worker) heartbeat(ctx context.Context, job *Job, cancel context.CancelCauseFunc) {
+	t := time.NewTicker(w.cfg.Lease / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		hctx, hcancel := context.WithTimeout(ctx, w.cfg.Lease/3)
+		cancelRequested, err := w.cfg.Store.Heartbeat(hctx, job.ID, w.cfg.Owner, w.cfg.Lease)
+		if err == nil {
+			w.flushLog(hctx, job)
+		}
+		hcancel()
+		switch {
+		case errors.Is(err, jobstore.ErrLeaseLost):
+			job.Logger.Warn("lease lost; stopping the job")
+			cancel(errLeaseLost)
+			return
+		case err != nil:
+			// PostgreSQL is unreachable: keep running; nobody can take the job meanwhile.
+			job.Logger.Warn("heartbeat failed", "error", err)
+		case cancelRequested:
+			job.Logger.Info("cancel requested; stopping the job")
+			cancel(errCancelRequested)
+			return
+		}
+	}
+}
+
+func (w *Worker) flushLog(ctx context.Context, job *Job) {
+	if s := job.takeLog(); s != "" {
+		if err := w.cfg.Store.AppendLog(ctx, job.ID, s); err != nil {
+			job.Logger.Debug("appending to the job log", "error", err)
+		}
+	}
+}
+
+// finish records the attempt's end, retrying while PostgreSQL is unreachable so that a
+// finished job is not run again.
+func (w *Worker) finish(ctx context.Context, log interface {
+	Info(string, ...any)
+	Warn(string, ...any)
+	Error(string, ...any)
+}, job *Job, j jobstore.Job, res Result, runErr error, cause error) {
+	var (
+		outcome    *jobstore.Outcome
+		reschedule *time.Time
+		errText    string
+	)
+	switch {
+	case errors.Is(cause, errLeaseLost):
+		log.Warn("attempt abandoned: lease lost")
+		w.cfg.Metrics.finished.WithLabelValues(j.Route, "lease_lost").Inc()
+		return
+	case runErr == nil:
+		outcome = &jobstore.Outcome{State: jobstore.Succeeded, TransactionID: res.TransactionID, Details: res.Details}
+		job.Logf("succeeded")
+	case errors.Is(cause, errCancelRequested):
+		outcome = &jobstore.Outcome{State: jobstore.Cancelled, Error: "cancelled by an operator", Details: res.Details}
+		job.Logf("cancelled by an operator")
+	case errors.Is(cause, errShutdown):
+		at := time.Now()
+		reschedule, errText = &at, "handed back: the worker shut down during the attempt"
+		job.Logf("%s", errText)
+	default:
+		msg := runErr.Error()
+		switch Classify(runErr) {
+		case ClassTransient:
+			if j.Attempts < j.MaxAttempts {
+				at := time.Now().Add(w.backoff(j.Attempts))
+				reschedule, errText = &at, msg
+				job.Logf("attempt %d failed (will retry at %s): %s", j.Attempts, at.UTC().Format(time.RFC3339), msg)
+				break
+			}
+			msg = fmt.Sprintf("gave up after %d attempts: %s", j.Attempts, msg)
+		case ClassCancelled:
+			// A context cancelled without our cause: the job's own time limit, or shutdown.
+		}
+		if reschedule == nil {
+			outcome = &jobstore.Outcome{State: jobstore.Failed, Error: msg, TransactionID: res.TransactionID, Details: res.Details}
+			job.Logf("failed: %s", msg)
+		}
+	}
+	for delay := 200 * time.Millisecond; ; delay = min(delay*2, 5*time.Second) {
+		w.flushLog(ctx, job)
+		var err error
+		if outcome != nil {
+			_, err = w.cfg.Store.Finish(ctx, j.ID, w.cfg.Owner, *outcome)
+		} else {
+			_, err = w.cfg.Store.Reschedule(ctx, j.ID, w.cfg.Owner, errText, *reschedule)
+		}
+		switch {
+		case err == nil:
+			state := "rescheduled"
+			if outcome != nil {
+				state = string(outcome.State)
+			}
+			w.cfg.Metrics.finished.WithLabelValues(j.Route, state).Inc()
+			log.Info("attempt ended", "outcome", state, "error", errText+outcomeError(outcome))
+			return
+		case errors.Is(err, jobstore.ErrLeaseLost):
+			log.Warn("attempt ended but the lease was lost meanwhile; another worker owns the job")
+			w.cfg.Metrics.finished.WithLabelValues(j.Route, "lease_lost").Inc()
+			return
+		}
+		log.Warn("recording the end of the attempt failed; retrying", "error", err)
+		select {
+		case <-ctx.Done():
+			log.Error("could not record the end of the attempt; the lease will expire and the job run again", "error", err)
+			return
+		case <-time.After(delay):
+		}
+		// Keep the lease while we wait, so the reaper does not hand the job out again.
+		_, _ = w.cfg.Store.Heartbeat(ctx, j.ID, w.cfg.Owner, w.cfg.Lease)
+	}
+}
+
+func outcomeError(o *jobstore.Outcome) string {
+	if o == nil {
+		return ""
+	}
+	return o.Error
+}
+
+// backoff is the delay before retry number attempt: BackoffBase·2^(attempt-1), capped at
+// BackoffMax, with jitter between half and all of it.
+func (w *Worker) backoff(attempt int) time.Duration {
+	d := w.cfg.BackoffBase
+	for i := 1; i < attempt && d < w.cfg.BackoffMax; i++ {
+		d *= 2
+	}
+	d = min(d, w.cfg.BackoffMax)
+	return d/2 + rand.N(d/2+1)
+}
