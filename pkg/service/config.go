@@ -54,6 +54,15 @@ type Config struct {
 	RecordTimeout  time.Duration `envconfig:"RECORD_TIMEOUT" default:"5s" desc:"time allowed to record an event in PostgreSQL before holding it in RabbitMQ instead"`
 	PublishTimeout time.Duration `envconfig:"PUBLISH_TIMEOUT" default:"5s" desc:"time allowed for one confirmed publish to RabbitMQ"`
 
+	DataDir           string        `envconfig:"DATA_DIR" default:"/var/lib/pacifica-dispatcher" desc:"workers: directory of the jobs' private work directories (created if missing)"`
+	WorkerConcurrency int           `envconfig:"WORKER_CONCURRENCY" default:"0" desc:"workers: jobs run at once by this process (0: the number of CPUs)"`
+	JobLease          time.Duration `envconfig:"JOB_LEASE" default:"30s" desc:"workers: a running job's lease, renewed every third of it; a job whose worker died runs again after it expires"`
+	JobBackoffBase    time.Duration `envconfig:"JOB_BACKOFF_BASE" default:"2s" desc:"workers: delay before the first retry of a transient failure, doubled each attempt (with jitter)"`
+	JobBackoffMax     time.Duration `envconfig:"JOB_BACKOFF_MAX" default:"5m" desc:"workers: longest delay between retries"`
+	ProxymodTimeout   time.Duration `envconfig:"PROXYMOD_TIMEOUT" default:"1h" desc:"workers: time limit of one attempt of a proxymod job (download, models, upload)"`
+	ProxymodPython    string        `envconfig:"PROXYMOD_PYTHON" default:"python3" desc:"workers: the Python interpreter that runs the models (it needs proxymod; the real proxymod needs Python <= 3.10 and configobj)"`
+	ProxymodEnv       []string      `envconfig:"PROXYMOD_ENV" desc:"workers: extra KEY=VALUE variables of the model process, comma-separated (e.g. PYTHONPATH=/opt/proxymod); nothing else of the dispatcher's environment reaches it"`
+
 	ShutdownTimeout time.Duration `envconfig:"SHUTDOWN_TIMEOUT" default:"30s" desc:"on SIGTERM, time allowed for in-flight requests and jobs to finish"`
 	LogLevel        string        `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
 	LogFormat       string        `envconfig:"LOG_FORMAT" default:"json" desc:"json or text"`
@@ -113,8 +122,29 @@ func (c Config) Validate() error {
 	if c.MaxAttempts < 1 {
 		bad("JOB_MAX_ATTEMPTS", "%d: want at least 1", c.MaxAttempts)
 	}
+	if c.DataDir == "" {
+		bad("DATA_DIR", "must not be empty")
+	}
+	if c.WorkerConcurrency < 0 {
+		bad("WORKER_CONCURRENCY", "%d: want 0 (the number of CPUs) or more", c.WorkerConcurrency)
+	}
+	if c.JobLease > 0 && c.JobLease < 3*time.Second {
+		bad("JOB_LEASE", "%s: want at least 3s", c.JobLease)
+	}
+	if c.JobBackoffMax < c.JobBackoffBase {
+		bad("JOB_BACKOFF_MAX", "%s is less than JOB_BACKOFF_BASE %s", c.JobBackoffMax, c.JobBackoffBase)
+	}
+	if c.ProxymodPython == "" {
+		bad("PROXYMOD_PYTHON", "must not be empty")
+	}
+	for _, kv := range c.ProxymodEnv {
+		if k, _, ok := strings.Cut(kv, "="); !ok || k == "" {
+			bad("PROXYMOD_ENV", "%q is not KEY=VALUE", kv)
+		}
+	}
 	for name, d := range map[string]time.Duration{"RELAY_INTERVAL": c.RelayInterval, "RECORD_TIMEOUT": c.RecordTimeout,
-		"PUBLISH_TIMEOUT": c.PublishTimeout, "SHUTDOWN_TIMEOUT": c.ShutdownTimeout} {
+		"PUBLISH_TIMEOUT": c.PublishTimeout, "SHUTDOWN_TIMEOUT": c.ShutdownTimeout, "JOB_LEASE": c.JobLease,
+		"JOB_BACKOFF_BASE": c.JobBackoffBase, "PROXYMOD_TIMEOUT": c.ProxymodTimeout} {
 		if d <= 0 {
 			bad(name, "%s: want a positive duration such as 5s", d)
 		}

@@ -18,9 +18,12 @@ import (
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/broker"
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/intake"
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/jobstore"
+	"github.com/pacifica/pacifica-dispatcher-go/pkg/pacifica"
+	"github.com/pacifica/pacifica-dispatcher-go/pkg/proxymod"
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/receiver"
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/route"
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/statusapi"
+	"github.com/pacifica/pacifica-dispatcher-go/pkg/worker"
 )
 
 // Service is an assembled dispatcher process.
@@ -32,6 +35,7 @@ type Service struct {
 	broker   *broker.Broker
 	routes   *route.Table
 	intake   *intake.Intake
+	worker   *worker.Worker
 	handler  http.Handler
 	migrated chan struct{}
 
@@ -46,6 +50,11 @@ type Options struct {
 	Routes *route.Table
 	// Logger; nil builds one from LOG_LEVEL and LOG_FORMAT on standard error.
 	Logger *slog.Logger
+	// Handlers replace or add the handlers of route kinds ("proxymod"), for tests and
+	// programs that embed the service.
+	Handlers map[string]worker.Handler
+	// WorkerOwner names this process's worker in job leases (default host-pid-random).
+	WorkerOwner string
 }
 
 // NewLogger returns the logger the configuration asks for, writing to w.
@@ -116,6 +125,15 @@ func New(ctx context.Context, cfg Config, opts Options) (*Service, error) {
 		return nil, err
 	}
 	s.intake = in
+
+	if cfg.Role != RoleReceiver {
+		w, err := s.newWorker(opts)
+		if err != nil {
+			s.close()
+			return nil, err
+		}
+		s.worker = w
+	}
 
 	h, err := s.routesHTTP()
 	if err != nil {
@@ -216,6 +234,17 @@ func (s *Service) Run(ctx context.Context) error {
 		})
 	}
 
+	if s.worker != nil {
+		spawn("workers", func(ctx context.Context) {
+			if !s.waitMigrated(ctx) {
+				return
+			}
+			if err := s.worker.Run(ctx); err != nil {
+				s.log.Error("workers stopped", "error", err)
+			}
+		})
+	}
+
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	close(s.ready)
@@ -285,4 +314,45 @@ func (s *Service) close() {
 	if s.store != nil {
 		s.store.Close()
 	}
+}
+
+// newWorker builds the workers of the process: a handler for each route, by the route's
+// kind, and the worker that runs them.
+func (s *Service) newWorker(opts Options) (*worker.Worker, error) {
+	kinds := map[string]worker.Handler{}
+	for k, h := range opts.Handlers {
+		kinds[k] = h
+	}
+	if _, ok := kinds["proxymod"]; !ok {
+		pc, err := pacifica.New(s.cfg.Pacifica)
+		if err != nil {
+			return nil, err
+		}
+		h, err := proxymod.NewHandler(proxymod.HandlerConfig{Cart: pc.Cart, Ingest: pc.Ingest,
+			Python: s.cfg.ProxymodPython, Env: s.cfg.ProxymodEnv})
+		if err != nil {
+			return nil, err
+		}
+		kinds["proxymod"] = h
+	}
+	handlers := map[string]worker.Handler{}
+	timeouts := map[string]time.Duration{}
+	for _, r := range s.routes.Routes() {
+		h, ok := kinds[r.Kind]
+		if !ok {
+			return nil, fmt.Errorf("route %q: no handler for kind %q", r.Name, r.Kind)
+		}
+		handlers[r.Name] = h
+		if r.Kind == "proxymod" {
+			timeouts[r.Name] = s.cfg.ProxymodTimeout
+		}
+	}
+	return worker.New(worker.Config{
+		Store: s.store, Consumer: s.broker, Queue: s.cfg.jobsQueue(),
+		Handlers: handlers, Timeouts: timeouts,
+		Concurrency: s.cfg.WorkerConcurrency, Lease: s.cfg.JobLease,
+		BackoffBase: s.cfg.JobBackoffBase, BackoffMax: s.cfg.JobBackoffMax,
+		DataDir: s.cfg.DataDir, ShutdownGrace: s.cfg.ShutdownTimeout, Owner: opts.WorkerOwner,
+		Metrics: worker.NewMetrics(s.reg), Logger: s.log.With("component", "worker"),
+	})
 }
