@@ -12,7 +12,7 @@ RUN go mod download
 COPY cmd ./cmd
 COPY pkg ./pkg
 ARG VERSION=dev
-RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=${VERSION}" -o /out/ ./cmd/dispatcher
+RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=${VERSION}" -o /out/ ./cmd/dispatcher ./cmd/pacifica-sim
 
 # slim: the dispatcher alone, for `dispatcher serve --role=receiver`.
 FROM gcr.io/distroless/static-debian12:nonroot AS slim
@@ -31,7 +31,7 @@ RUN apt-get update \
  && apt-get purge -y git && apt-get autoremove -y && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --home-dir /var/lib/dispatcher --create-home dispatcher \
  && mkdir -p /scripts.d && chown dispatcher /scripts.d
-COPY --from=build /out/dispatcher /usr/local/bin/
+COPY --from=build /out/dispatcher /out/pacifica-sim /usr/local/bin/
 ENV DATA_DIR=/var/lib/dispatcher/jobs \
     PROXYMOD_PYTHON=/usr/local/bin/python3
 USER dispatcher

@@ -145,8 +145,8 @@ func run(ctx context.Context, out io.Writer) error {
 	cfg.BrokerQueuePrefix, cfg.BrokerExchange = "demo."+tok, "demo."+tok
 	cfg.DataDir, cfg.ProxymodPython = dataDir, python
 	cfg.ProxymodEnv = []string{"PYTHONPATH=" + standIn, "PROXYMOD_SLEEP_SCALE=" + scale}
-	cfg.Pacifica.UploadURL, cfg.Pacifica.UploadStatusURL = urls.Ingest+"/upload", urls.Ingest+"/get_state"
-	cfg.Pacifica.DownloadURL, cfg.Pacifica.NotificationsURL = urls.Cartd, urls.Notifications
+	cfg.PacificaConfig.UploadURL, cfg.PacificaConfig.UploadStatusURL = urls.Ingest+"/upload", urls.Ingest+"/get_state"
+	cfg.PacificaConfig.DownloadURL, cfg.PacificaConfig.NotificationsURL = urls.Cartd, urls.Notifications
 	sctx, stopSvc := context.WithCancel(ctx)
 	svc, err := service.New(sctx, cfg, service.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
@@ -171,7 +171,7 @@ func run(ctx context.Context, out io.Writer) error {
 	fmt.Fprintf(out, "    listening on %s; models run by %s with the proxymod stand-in of testdata/ (sleeps scaled by %s)\n", base, python, scale)
 
 	step(out, "subscribing the dispatcher to notifications with the proxymod route")
-	pc, err := pacifica.New(cfg.Pacifica)
+	pc, err := pacifica.New(cfg.PacificaConfig)
 	if err != nil {
 		return err
 	}

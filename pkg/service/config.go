@@ -67,8 +67,13 @@ type Config struct {
 	LogLevel        string        `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
 	LogFormat       string        `envconfig:"LOG_FORMAT" default:"json" desc:"json or text"`
 
-	Pacifica pacifica.Config
+	// PacificaConfig holds the Pacifica endpoints and credentials, under the Pacifica
+	// CLI's own variable names (embedded: no prefix).
+	PacificaConfig
 }
+
+// PacificaConfig is the part of the configuration that reaches Pacifica.
+type PacificaConfig = pacifica.Config
 
 // Load reads the configuration from the environment. A value that does not parse stops the
 // start with an error naming the variable.
@@ -155,7 +160,7 @@ func (c Config) Validate() error {
 	if c.LogFormat != "json" && c.LogFormat != "text" {
 		bad("LOG_FORMAT", "%q: want json or text", c.LogFormat)
 	}
-	if err := c.Pacifica.Validate(); err != nil {
+	if err := c.PacificaConfig.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("configuration: %w", err))
 	}
 	return errors.Join(errs...)

@@ -36,8 +36,8 @@ func startWorkerProcess(t *testing.T, bin string, c Config, dataDir string, log 
 		"JOB_LEASE=" + c.JobLease.String(), "JOB_BACKOFF_BASE=100ms", "JOB_BACKOFF_MAX=500ms",
 		"WORKER_CONCURRENCY=2", "SHUTDOWN_TIMEOUT=5s",
 		"PROXYMOD_PYTHON=" + c.ProxymodPython, "PROXYMOD_ENV=" + strings.Join(c.ProxymodEnv, ","),
-		"UPLOAD_URL=" + c.Pacifica.UploadURL, "UPLOAD_STATUS_URL=" + c.Pacifica.UploadStatusURL,
-		"DOWNLOAD_URL=" + c.Pacifica.DownloadURL, "NOTIFICATIONS_URL=" + c.Pacifica.NotificationsURL,
+		"UPLOAD_URL=" + c.PacificaConfig.UploadURL, "UPLOAD_STATUS_URL=" + c.PacificaConfig.UploadStatusURL,
+		"DOWNLOAD_URL=" + c.PacificaConfig.DownloadURL, "NOTIFICATIONS_URL=" + c.PacificaConfig.NotificationsURL,
 		"PATH=" + os.Getenv("PATH"),
 	}
 	cmd := exec.Command(bin, "serve", "--role=worker")

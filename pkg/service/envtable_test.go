@@ -59,3 +59,24 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 		t.Errorf("defaults do not load: %v", err)
 	}
 }
+
+// Operators moving from the Python dispatchers keep the Pacifica CLI's variable names.
+func TestPacificaVariablesAreTheCLIs(t *testing.T) {
+	t.Setenv("UPLOAD_URL", "http://ingest.example:8066/upload")
+	t.Setenv("DOWNLOAD_URL", "http://cartd.example:8081")
+	t.Setenv("AUTHENTICATION_TYPE", "basic")
+	t.Setenv("AUTHENTICATION_USERNAME", "svc")
+	t.Setenv("AUTHENTICATION_PASSWORD", "pw")
+	t.Setenv("PROXYMOD_ENV", "PYTHONPATH=/opt/a:/opt/b,PROXYMOD_X=1")
+	c, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.UploadURL != "http://ingest.example:8066/upload" || c.DownloadURL != "http://cartd.example:8081" ||
+		c.AuthType != "basic" || c.Username != "svc" || c.Password != "pw" {
+		t.Errorf("Pacifica configuration %+v", c.PacificaConfig)
+	}
+	if len(c.ProxymodEnv) != 2 || c.ProxymodEnv[0] != "PYTHONPATH=/opt/a:/opt/b" {
+		t.Errorf("PROXYMOD_ENV %q", c.ProxymodEnv)
+	}
+}

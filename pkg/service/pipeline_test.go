@@ -68,9 +68,9 @@ func (s *site) workerConfig(t *testing.T, c *Config) {
 		t.Fatal(err)
 	}
 	c.Role = RoleAll
-	c.Pacifica = pacificaConfig(s.urls)
-	c.Pacifica.CartTimeout = 20 * time.Second
-	c.Pacifica.IngestTimeout = 20 * time.Second
+	c.PacificaConfig = pacificaConfig(s.urls)
+	c.PacificaConfig.CartTimeout = 20 * time.Second
+	c.PacificaConfig.IngestTimeout = 20 * time.Second
 	c.DataDir = t.TempDir()
 	c.WorkerConcurrency = 2
 	c.JobLease = 3 * time.Second

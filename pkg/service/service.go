@@ -324,7 +324,7 @@ func (s *Service) newWorker(opts Options) (*worker.Worker, error) {
 		kinds[k] = h
 	}
 	if _, ok := kinds["proxymod"]; !ok {
-		pc, err := pacifica.New(s.cfg.Pacifica)
+		pc, err := pacifica.New(s.cfg.PacificaConfig)
 		if err != nil {
 			return nil, err
 		}
