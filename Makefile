@@ -52,6 +52,10 @@ fuzz: ## Run every fuzz target for FUZZTIME each (default 10s).
 bench-intake: ## Durable intake rate and p50/p99 at concurrency 16 and 64, next to raw PostgreSQL inserts and RabbitMQ publishes.
 	$(GO) run ./cmd/dispatcher-bench intake -duration $(BENCHTIME) -concurrency 16,64
 
+.PHONY: bench-pipeline
+bench-pipeline: ## End-to-end small proxymod jobs: jobs/s, p50/p99 received-to-uploaded, peak memory, at 1, 2 and 4 workers.
+	$(GO) run ./cmd/dispatcher-bench pipeline -jobs 40 -concurrency 1,2,4
+
 .PHONY: demo
 demo: build ## Run the main job on the sample data, on this machine (see README).
 	$(GO) run ./cmd/demo

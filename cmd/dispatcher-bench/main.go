@@ -27,9 +27,13 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] != "intake" {
+	if len(args) == 0 || (args[0] != "intake" && args[0] != "pipeline") {
 		fmt.Fprintln(stderr, "Usage: dispatcher-bench intake [-duration 5s] [-concurrency 16,64]")
+		fmt.Fprintln(stderr, "       dispatcher-bench pipeline [-jobs 40] [-concurrency 1,2,4]")
 		return 2
+	}
+	if args[0] == "pipeline" {
+		return runPipeline(ctx, args[1:], stdout, stderr)
 	}
 	fs := flag.NewFlagSet("intake", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -75,4 +79,34 @@ func envOr(k, def string) string {
 		return v
 	}
 	return def
+}
+
+func runPipeline(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("pipeline", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	jobs := fs.Int("jobs", 40, "jobs per run")
+	conc := fs.String("concurrency", "1,2,4", "worker concurrencies to measure, comma-separated")
+	dbURL := fs.String("database", envOr("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"), "PostgreSQL URL")
+	mqURL := fs.String("broker", envOr("BROKER_URL", "amqp://guest:guest@127.0.0.1:5672/"), "RabbitMQ URL")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	var levels []int
+	for _, s := range strings.Split(*conc, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n < 1 {
+			fmt.Fprintf(stderr, "-concurrency: %q is not a positive number\n", s)
+			return 2
+		}
+		levels = append(levels, n)
+	}
+	if *jobs < 1 {
+		fmt.Fprintln(stderr, "-jobs: want at least 1")
+		return 2
+	}
+	if err := benchPipeline(ctx, stdout, *dbURL, *mqURL, *jobs, levels); err != nil {
+		fmt.Fprintln(stderr, "dispatcher-bench:", err)
+		return 1
+	}
+	return 0
 }
