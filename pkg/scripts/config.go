@@ -1,0 +1,187 @@
+// Package scripts reads the script jobs of the Kubernetes dispatcher (pacifica-dispatcher-k8s):
+// the executable files of a script directory, each configured by its section of an INI
+// file, with that dispatcher's defaults.
+package scripts
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/pacifica/pacifica-dispatcher-go/pkg/jsonpath2"
+)
+
+// DefaultRouterJSONPath is dispatcher-k8s's default filter: the event has the
+// TransactionKeyValue do_processing = "True".
+const DefaultRouterJSONPath = `$[?( $["data"][*][?( @["destinationTable"] = "TransactionKeyValue" and @["key"] = "do_processing" and @["value"] = "True" )] )]`
+
+// Defaults of a script's section.
+const (
+	DefaultScriptFile      = "run"
+	DefaultDownloadTimeout = 180 * time.Second
+	DefaultOutputDir       = "output"
+	DefaultKeyValueFile    = "kvp.csv"
+	DefaultKeyValueParser  = "csv"
+)
+
+// OutputDir is a directory a script writes and the dispatcher uploads as a transaction
+// with the key/values of its key/value file.
+type OutputDir struct {
+	Name           string
+	Directory      string // relative to the job directory
+	KeyValueFile   string // relative to Directory
+	KeyValueParser string // csv
+}
+
+// Script is one script job kind.
+type Script struct {
+	// Name is the script's file name in the script directory (its INI section).
+	Name string
+	// Program is the file to run: the script itself, or <script>/<script_file> when the
+	// script is a directory.
+	Program         string
+	FilterText      string
+	Filter          *jsonpath2.Path
+	DownloadTimeout time.Duration
+	OutputDirs      []OutputDir
+}
+
+// Load lists the scripts of dir (its non-hidden executable entries, in name order) and
+// configures each from the INI file at iniPath (a missing file means every default). Any
+// error stops the start and names the script.
+func Load(dir, iniPath string) ([]Script, error) {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("script directory: %w", err)
+	}
+	ini := &INI{sections: map[string]map[string]string{}, defaults: map[string]string{}}
+	if f, err := os.Open(iniPath); err == nil {
+		ini, err = ParseINI(f)
+		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", iniPath, err)
+		}
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("script configuration: %w", err)
+	}
+	sort.Slice(entries, func(i, j int) bool { return entries[i].Name() < entries[j].Name() })
+	var out []Script
+	for _, e := range entries {
+		name := e.Name()
+		if strings.HasPrefix(name, ".") {
+			continue
+		}
+		info, err := os.Stat(filepath.Join(dir, name))
+		if err != nil || info.Mode()&0o111 == 0 {
+			continue
+		}
+		s, err := configure(ini, dir, name, info.IsDir())
+		if err != nil {
+			return nil, fmt.Errorf("script %q: %w", name, err)
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+func configure(ini *INI, dir, name string, isDir bool) (Script, error) {
+	s := Script{Name: name, Program: filepath.Join(dir, name)}
+	get := func(section, key, def string) (string, error) {
+		v, ok, err := ini.Get(section, key)
+		if err != nil || !ok {
+			return def, err
+		}
+		return v, nil
+	}
+	var err error
+	if s.FilterText, err = get(name, "router_jsonpath", DefaultRouterJSONPath); err != nil {
+		return s, err
+	}
+	if s.Filter, err = jsonpath2.Parse(s.FilterText); err != nil {
+		return s, fmt.Errorf("router_jsonpath does not parse: %w", err)
+	}
+	file, err := get(name, "script_file", DefaultScriptFile)
+	if err != nil {
+		return s, err
+	}
+	if isDir {
+		if reason := insideRel(file); reason != "" {
+			return s, fmt.Errorf("script_file %q %s", file, reason)
+		}
+		s.Program = filepath.Join(dir, name, filepath.FromSlash(file))
+		if st, err := os.Stat(s.Program); err != nil || st.IsDir() || st.Mode()&0o111 == 0 {
+			return s, fmt.Errorf("script_file %s is not an executable file", s.Program)
+		}
+	}
+	to, err := get(name, "download_timeout", "")
+	if err != nil {
+		return s, err
+	}
+	s.DownloadTimeout = DefaultDownloadTimeout
+	if to != "" {
+		n, err := strconv.Atoi(to)
+		if err != nil || n <= 0 {
+			return s, fmt.Errorf("download_timeout %q: want a whole number of seconds > 0", to)
+		}
+		s.DownloadTimeout = time.Duration(n) * time.Second
+	}
+	names := []string{DefaultOutputDir}
+	if sec := name + ":output_dirs"; ini.Has(sec) {
+		names = ini.Keys(sec)
+		sort.Strings(names)
+	}
+	for _, n := range names {
+		sec := name + ":" + n
+		o := OutputDir{Name: n}
+		if o.Directory, err = get(sec, "directory", n); err != nil {
+			return s, err
+		}
+		if o.KeyValueFile, err = get(sec, "key_value_file", DefaultKeyValueFile); err != nil {
+			return s, err
+		}
+		if o.KeyValueParser, err = get(sec, "key_value_parser", DefaultKeyValueParser); err != nil {
+			return s, err
+		}
+		for what, p := range map[string]string{"directory": o.Directory, "key_value_file": o.KeyValueFile} {
+			if reason := insideRel(p); reason != "" {
+				return s, fmt.Errorf("[%s] %s %q %s", sec, what, p, reason)
+			}
+		}
+		if o.KeyValueParser != "csv" {
+			return s, fmt.Errorf("[%s] key_value_parser %q: only csv is supported", sec, o.KeyValueParser)
+		}
+		if o.Directory == "download" {
+			return s, fmt.Errorf("[%s] directory %q is where the event's files are downloaded", sec, o.Directory)
+		}
+		s.OutputDirs = append(s.OutputDirs, o)
+	}
+	return s, nil
+}
+
+// insideRel says why p would leave its directory, or "".
+func insideRel(p string) string {
+	switch {
+	case p == "" || p == ".":
+		return "is empty"
+	case strings.HasPrefix(p, "/"):
+		return "must be relative"
+	case strings.ContainsRune(p, 0):
+		return "contains a NUL"
+	}
+	for _, c := range strings.Split(path.Clean(p), "/") {
+		if c == ".." {
+			return "must not contain '..'"
+		}
+	}
+	return ""
+}
