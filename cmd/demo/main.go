@@ -14,14 +14,11 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -34,6 +31,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	amqp "github.com/rabbitmq/amqp091-go"
 
+	"github.com/pacifica/pacifica-dispatcher-go/cmd/internal/devenv"
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/jsonpath2"
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/pacifica"
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/pacificasim"
@@ -54,11 +52,11 @@ func main() {
 func step(w io.Writer, format string, args ...any) { fmt.Fprintf(w, "==> "+format+"\n", args...) }
 
 func run(ctx context.Context, out io.Writer) error {
-	dbURL := envOr("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable")
-	mqURL := envOr("BROKER_URL", "amqp://guest:guest@127.0.0.1:5672/")
-	sample, err := os.ReadFile(filepath.Join("testdata", "proxymod-event", "event.json"))
+	dbURL := devenv.EnvOr("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable")
+	mqURL := devenv.EnvOr("BROKER_URL", "amqp://guest:guest@127.0.0.1:5672/")
+	sample, err := devenv.ReadSample()
 	if err != nil {
-		return fmt.Errorf("run me from the repository root (make demo): %w", err)
+		return err
 	}
 
 	step(out, "checking PostgreSQL and RabbitMQ")
@@ -66,15 +64,15 @@ func run(ctx context.Context, out io.Writer) error {
 	conn, err := pgx.Connect(cctx, dbURL)
 	cancel()
 	if err != nil {
-		return fmt.Errorf("PostgreSQL is not reachable at %s (start it, or set DATABASE_URL): %v", redact(dbURL), err)
+		return fmt.Errorf("PostgreSQL is not reachable at %s (start it, or set DATABASE_URL): %v", devenv.Redact(dbURL), err)
 	}
 	mq, err := amqp.DialConfig(mqURL, amqp.Config{Dial: amqp.DefaultDial(5 * time.Second)})
 	if err != nil {
 		conn.Close(ctx)
-		return fmt.Errorf("RabbitMQ is not reachable at %s (start it, or set BROKER_URL): %v", redact(mqURL), err)
+		return fmt.Errorf("RabbitMQ is not reachable at %s (start it, or set BROKER_URL): %v", devenv.Redact(mqURL), err)
 	}
 	_ = mq.Close()
-	tok := token()
+	tok := devenv.Token()
 	schema := "demo_" + tok
 	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
 		conn.Close(ctx)
@@ -84,7 +82,7 @@ func run(ctx context.Context, out io.Writer) error {
 		_, _ = conn.Exec(context.WithoutCancel(ctx), "DROP SCHEMA "+schema+" CASCADE")
 		conn.Close(context.WithoutCancel(ctx))
 	}()
-	fmt.Fprintf(out, "    PostgreSQL %s (schema %s), RabbitMQ %s\n", redact(dbURL), schema, redact(mqURL))
+	fmt.Fprintf(out, "    PostgreSQL %s (schema %s), RabbitMQ %s\n", devenv.Redact(dbURL), schema, devenv.Redact(mqURL))
 
 	step(out, "the proxymod route on the sample event (testdata/proxymod-event/event.json)")
 	doc, err := jsonpath2.Decode(sample)
@@ -126,7 +124,7 @@ func run(ctx context.Context, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	python, err := exec.LookPath(envOr("PROXYMOD_PYTHON", "python3"))
+	python, err := exec.LookPath(devenv.EnvOr("PROXYMOD_PYTHON", "python3"))
 	if err != nil {
 		return fmt.Errorf("the models need a Python 3 interpreter (set PROXYMOD_PYTHON): %v", err)
 	}
@@ -139,8 +137,8 @@ func run(ctx context.Context, out io.Writer) error {
 		return err
 	}
 	defer os.RemoveAll(dataDir)
-	scale := envOr("DEMO_SLEEP_SCALE", "0.05")
-	cfg.DatabaseURL = withSearchPath(dbURL, schema)
+	scale := devenv.EnvOr("DEMO_SLEEP_SCALE", "0.05")
+	cfg.DatabaseURL = devenv.WithSearchPath(dbURL, schema)
 	cfg.BrokerURL, cfg.ListenAddr, cfg.Role = mqURL, "127.0.0.1:0", service.RoleAll
 	cfg.BrokerQueuePrefix, cfg.BrokerExchange = "demo."+tok, "demo."+tok
 	cfg.DataDir, cfg.ProxymodPython = dataDir, python
@@ -158,14 +156,14 @@ func run(ctx context.Context, out io.Writer) error {
 	defer func() {
 		stopSvc()
 		<-done
-		deleteQueues(mqURL, "demo."+tok)
+		devenv.DeleteQueues(mqURL, "demo."+tok)
 	}()
 	addr, err := svc.Addr(ctx)
 	if err != nil {
 		return err
 	}
 	base := "http://" + addr.String()
-	if err := waitReady(ctx, base); err != nil {
+	if err := devenv.WaitReady(ctx, base); err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "    listening on %s; models run by %s with the proxymod stand-in of testdata/ (sleeps scaled by %s)\n", base, python, scale)
@@ -183,7 +181,19 @@ func run(ctx context.Context, out io.Writer) error {
 	fmt.Fprintf(out, "    subscription %s -> %s\n", sub.UUID, sub.TargetURL)
 
 	step(out, "a scientist uploads the sample: its key/values and input CSVs, and three model scripts")
-	src, err := uploadSample(ctx, pc, sample)
+	srcDir, err := os.MkdirTemp("", "pacifica-demo-upload-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(srcDir)
+	if err := devenv.WriteSource(srcDir, "loose_coupling", "tight_coupling", "tight_coupling_twoway"); err != nil {
+		return err
+	}
+	meta, err := devenv.SampleMeta(sample)
+	if err != nil {
+		return err
+	}
+	src, err := pc.Ingest.Upload(ctx, srcDir, meta)
 	if err != nil {
 		return err
 	}
@@ -240,61 +250,6 @@ func run(ctx context.Context, out io.Writer) error {
 	return nil
 }
 
-// uploadSample uploads the sample event's key/values with its input CSVs and the three
-// model scripts of testdata/proxymod/models (the sample's own scripts are not published).
-func uploadSample(ctx context.Context, pc *pacifica.Client, sample []byte) (int64, error) {
-	dir, err := os.MkdirTemp("", "pacifica-demo-upload-")
-	if err != nil {
-		return 0, err
-	}
-	defer os.RemoveAll(dir)
-	copyTo := func(src, rel string) error {
-		b, err := os.ReadFile(src)
-		if err != nil {
-			return err
-		}
-		p := filepath.Join(dir, filepath.FromSlash(rel))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			return err
-		}
-		return os.WriteFile(p, b, 0o644)
-	}
-	for _, n := range []string{"in_file_one.csv", "in_file_two.csv"} {
-		if err := copyTo(filepath.Join("testdata", "proxymod-event", "data", "inputs", n), "inputs/"+n); err != nil {
-			return 0, err
-		}
-	}
-	for _, n := range []string{"loose_coupling.py", "tight_coupling.py", "tight_coupling_twoway.py"} {
-		if err := copyTo(filepath.Join("testdata", "proxymod", "models", n), "models/"+n); err != nil {
-			return 0, err
-		}
-	}
-	var env struct {
-		Data []struct {
-			Table string          `json:"destinationTable"`
-			Key   string          `json:"key"`
-			Value json.RawMessage `json:"value"`
-		} `json:"data"`
-	}
-	if err := json.Unmarshal(sample, &env); err != nil {
-		return 0, err
-	}
-	var meta pacifica.UploadMeta
-	for _, d := range env.Data {
-		switch d.Table {
-		case "Transactions.submitter":
-			meta.Submitter = d.Value
-		case "Transactions.project":
-			meta.Project = d.Value
-		case "Transactions.instrument":
-			meta.Instrument = d.Value
-		case "TransactionKeyValue":
-			meta.KeyValues = append(meta.KeyValues, pacifica.KeyValue{Key: d.Key, Value: d.Value})
-		}
-	}
-	return pc.Ingest.Upload(ctx, dir, meta)
-}
-
 // waitJob waits for the job of the source transaction's event to end.
 func waitJob(ctx context.Context, base string, src int64) (string, map[string]any, error) {
 	deadline := time.Now().Add(10 * time.Minute)
@@ -302,13 +257,13 @@ func waitJob(ctx context.Context, base string, src int64) (string, map[string]an
 		var page struct {
 			Jobs []map[string]any `json:"jobs"`
 		}
-		if err := getJSON(fmt.Sprintf("%s/jobs?event_id=metadata.ingest.%d", base, src), &page); err != nil {
+		if err := devenv.GetJSON(fmt.Sprintf("%s/jobs?event_id=metadata.ingest.%d", base, src), &page); err != nil {
 			return "", nil, err
 		}
 		if len(page.Jobs) > 0 {
 			id := fmt.Sprint(page.Jobs[0]["id"])
 			var job map[string]any
-			if err := getJSON(base+"/jobs/"+id, &job); err != nil {
+			if err := devenv.GetJSON(base+"/jobs/"+id, &job); err != nil {
 				return "", nil, err
 			}
 			switch job["state"] {
@@ -323,15 +278,6 @@ func waitJob(ctx context.Context, base string, src int64) (string, map[string]an
 		}
 	}
 	return "", nil, fmt.Errorf("the job of transaction %d did not finish within 10 minutes", src)
-}
-
-func getJSON(u string, v any) error {
-	resp, err := http.Get(u)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	return json.NewDecoder(resp.Body).Decode(v)
 }
 
 func indentText(s string) string {
@@ -372,70 +318,4 @@ func indent(b []byte) string {
 		return "    " + string(b) + "\n"
 	}
 	return "    " + buf.String() + "\n"
-}
-
-func waitReady(ctx context.Context, base string) error {
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		if resp, err := http.Get(base + "/readyz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-	return fmt.Errorf("the dispatcher did not become ready within 30s")
-}
-
-func deleteQueues(mqURL, prefix string) {
-	conn, err := amqp.Dial(mqURL)
-	if err != nil {
-		return
-	}
-	defer conn.Close()
-	ch, err := conn.Channel()
-	if err != nil {
-		return
-	}
-	for _, q := range []string{prefix + ".jobs", prefix + ".intake", prefix + ".dead"} {
-		_, _ = ch.QueueDelete(q, false, false, false)
-	}
-	_ = ch.ExchangeDelete(prefix, false, false)
-}
-
-func token() string {
-	var b [5]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
-}
-
-func envOr(k, def string) string {
-	if v := os.Getenv(k); v != "" {
-		return v
-	}
-	return def
-}
-
-func withSearchPath(raw, schema string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return raw
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
-
-func redact(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "<url>"
-	}
-	return u.Redacted()
 }

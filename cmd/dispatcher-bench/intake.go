@@ -3,16 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"os"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"sync"
@@ -24,6 +20,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	amqp "github.com/rabbitmq/amqp091-go"
 
+	"github.com/pacifica/pacifica-dispatcher-go/cmd/internal/devenv"
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/service"
 )
 
@@ -47,28 +44,22 @@ func (r result) pct(p float64) string {
 	return r.lat[i].Round(10 * time.Microsecond).String()
 }
 
-func token() string {
-	var b [5]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
-}
-
 func benchIntake(ctx context.Context, out io.Writer, dbURL, mqURL string, d time.Duration, levels []int) error {
-	schema := "bench_" + token()
+	schema := "bench_" + devenv.Token()
 	admin, err := pgx.Connect(ctx, dbURL)
 	if err != nil {
-		return fmt.Errorf("PostgreSQL at %s: %w", redact(dbURL), err)
+		return fmt.Errorf("PostgreSQL at %s: %w", devenv.Redact(dbURL), err)
 	}
 	defer admin.Close(context.WithoutCancel(ctx))
 	if _, err := admin.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
 		return err
 	}
 	defer func() { _, _ = admin.Exec(context.WithoutCancel(ctx), "DROP SCHEMA "+schema+" CASCADE") }()
-	schemaURL := withSearchPath(dbURL, schema)
+	schemaURL := devenv.WithSearchPath(dbURL, schema)
 
-	sample, err := os.ReadFile(filepath.Join("testdata", "proxymod-event", "event.json"))
+	sample, err := devenv.ReadSample()
 	if err != nil {
-		return fmt.Errorf("the sample event (run from the repository root): %w", err)
+		return err
 	}
 	var results []result
 
@@ -102,7 +93,7 @@ func benchIntake(ctx context.Context, out io.Writer, dbURL, mqURL string, d time
 	}
 
 	// The dispatcher: POST /receive of distinct sample events, answered once durable.
-	prefix := "bench." + token()
+	prefix := "bench." + devenv.Token()
 	cfg, err := service.Load()
 	if err != nil {
 		return err
@@ -121,14 +112,14 @@ func benchIntake(ctx context.Context, out io.Writer, dbURL, mqURL string, d time
 	defer func() {
 		stop()
 		<-done
-		deleteQueues(mqURL, prefix)
+		devenv.DeleteQueues(mqURL, prefix)
 	}()
 	addr, err := svc.Addr(ctx)
 	if err != nil {
 		return err
 	}
 	base := "http://" + addr.String()
-	if err := waitReady(ctx, base); err != nil {
+	if err := devenv.WaitReady(ctx, base); err != nil {
 		return err
 	}
 	var doc map[string]any
@@ -163,7 +154,7 @@ func benchIntake(ctx context.Context, out io.Writer, dbURL, mqURL string, d time
 
 	fmt.Fprintf(out, "\nIntake benchmark — %s, %d CPUs, %s per measurement, sample event of %d bytes\n",
 		time.Now().UTC().Format(time.RFC3339), runtime.NumCPU(), d, len(sample))
-	fmt.Fprintf(out, "PostgreSQL %s, RabbitMQ %s (quorum queues, persistent messages, publisher confirms)\n\n", redact(dbURL), redact(mqURL))
+	fmt.Fprintf(out, "PostgreSQL %s, RabbitMQ %s (quorum queues, persistent messages, publisher confirms)\n\n", devenv.Redact(dbURL), devenv.Redact(mqURL))
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "measurement\tconcurrency\tops\tops/s\tp50\tp99\tvs raw insert\t")
 	raw := map[int]float64{}
@@ -225,14 +216,14 @@ func load(ctx context.Context, c int, d time.Duration, op func(context.Context) 
 func rawPublish(ctx context.Context, mqURL string, d time.Duration, levels []int) ([]result, error) {
 	conn, err := amqp.Dial(mqURL)
 	if err != nil {
-		return nil, fmt.Errorf("RabbitMQ at %s: %w", redact(mqURL), err)
+		return nil, fmt.Errorf("RabbitMQ at %s: %w", devenv.Redact(mqURL), err)
 	}
 	defer conn.Close()
 	ch, err := conn.Channel()
 	if err != nil {
 		return nil, err
 	}
-	q := "bench.raw." + token()
+	q := "bench.raw." + devenv.Token()
 	if _, err := ch.QueueDeclare(q, true, false, false, false, amqp.Table{"x-queue-type": "quorum"}); err != nil {
 		return nil, err
 	}
@@ -262,57 +253,4 @@ func rawPublish(ctx context.Context, mqURL string, d time.Duration, levels []int
 		}
 	}
 	return out, nil
-}
-
-func waitReady(ctx context.Context, base string) error {
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		if resp, err := http.Get(base + "/readyz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-	return fmt.Errorf("the dispatcher did not become ready (PostgreSQL and RabbitMQ reachable?)")
-}
-
-func deleteQueues(mqURL, prefix string) {
-	conn, err := amqp.Dial(mqURL)
-	if err != nil {
-		return
-	}
-	defer conn.Close()
-	ch, err := conn.Channel()
-	if err != nil {
-		return
-	}
-	for _, q := range []string{prefix + ".jobs", prefix + ".intake", prefix + ".dead"} {
-		_, _ = ch.QueueDelete(q, false, false, false)
-	}
-	_ = ch.ExchangeDelete(prefix, false, false)
-}
-
-func withSearchPath(raw, schema string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return raw
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
-
-func redact(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "<url>"
-	}
-	return u.Redacted()
 }

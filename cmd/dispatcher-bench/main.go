@@ -17,6 +17,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/pacifica/pacifica-dispatcher-go/cmd/internal/devenv"
 )
 
 func main() {
@@ -39,8 +41,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	duration := fs.Duration("duration", 5*time.Second, "length of each measurement")
 	conc := fs.String("concurrency", "16,64", "concurrencies to measure, comma-separated")
-	dbURL := fs.String("database", envOr("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"), "PostgreSQL URL")
-	mqURL := fs.String("broker", envOr("BROKER_URL", "amqp://guest:guest@127.0.0.1:5672/"), "RabbitMQ URL")
+	dbURL := fs.String("database", devenv.EnvOr("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"), "PostgreSQL URL")
+	mqURL := fs.String("broker", devenv.EnvOr("BROKER_URL", "amqp://guest:guest@127.0.0.1:5672/"), "RabbitMQ URL")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
@@ -74,20 +76,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-func envOr(k, def string) string {
-	if v := os.Getenv(k); v != "" {
-		return v
-	}
-	return def
-}
-
 func runPipeline(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("pipeline", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	jobs := fs.Int("jobs", 40, "jobs per run")
 	conc := fs.String("concurrency", "1,2,4", "worker concurrencies to measure, comma-separated")
-	dbURL := fs.String("database", envOr("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"), "PostgreSQL URL")
-	mqURL := fs.String("broker", envOr("BROKER_URL", "amqp://guest:guest@127.0.0.1:5672/"), "RabbitMQ URL")
+	dbURL := fs.String("database", devenv.EnvOr("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"), "PostgreSQL URL")
+	mqURL := fs.String("broker", devenv.EnvOr("BROKER_URL", "amqp://guest:guest@127.0.0.1:5672/"), "RabbitMQ URL")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/pacifica/pacifica-dispatcher-go/cmd/internal/devenv"
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/pacifica"
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/pacificasim"
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/service"
@@ -29,7 +29,7 @@ import (
 // when every job has finished. Latency is the job's received_at to finished_at (the result
 // is uploaded and ingested before the job finishes).
 func benchPipeline(ctx context.Context, out io.Writer, dbURL, mqURL string, n int, levels []int) error {
-	python, err := exec.LookPath(envOr("PROXYMOD_PYTHON", "python3"))
+	python, err := exec.LookPath(devenv.EnvOr("PROXYMOD_PYTHON", "python3"))
 	if err != nil {
 		return fmt.Errorf("the models need python3: %w", err)
 	}
@@ -37,9 +37,9 @@ func benchPipeline(ctx context.Context, out io.Writer, dbURL, mqURL string, n in
 	if err != nil {
 		return err
 	}
-	sample, err := os.ReadFile(filepath.Join("testdata", "proxymod-event", "event.json"))
+	sample, err := devenv.ReadSample()
 	if err != nil {
-		return fmt.Errorf("the sample event (run from the repository root): %w", err)
+		return err
 	}
 	fmt.Fprintf(out, "small proxymod jobs: 1 model (loose coupling, 3 configurations, sleeps 0), 2 input CSVs; %d jobs delivered at once per run\n", n)
 	fmt.Fprintf(out, "%-8s %10s %10s %10s %10s %12s\n", "workers", "jobs", "jobs/s", "p50", "p99", "peak RSS")
@@ -64,10 +64,10 @@ type pipelineResult struct {
 
 func pipelineRun(ctx context.Context, dbURL, mqURL, python, standIn string, sample []byte, n, workers int) (pipelineResult, error) {
 	var res pipelineResult
-	schema := "bench_" + token()
+	schema := "bench_" + devenv.Token()
 	admin, err := pgx.Connect(ctx, dbURL)
 	if err != nil {
-		return res, fmt.Errorf("PostgreSQL at %s: %w", redact(dbURL), err)
+		return res, fmt.Errorf("PostgreSQL at %s: %w", devenv.Redact(dbURL), err)
 	}
 	defer admin.Close(context.WithoutCancel(ctx))
 	if _, err := admin.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
@@ -98,12 +98,12 @@ func pipelineRun(ctx context.Context, dbURL, mqURL, python, standIn string, samp
 	}
 	u := addrs.URLs()
 
-	prefix := "bench." + token()
+	prefix := "bench." + devenv.Token()
 	cfg, err := service.Load()
 	if err != nil {
 		return res, err
 	}
-	cfg.DatabaseURL, cfg.BrokerURL, cfg.ListenAddr, cfg.Role = withSearchPath(dbURL, schema), mqURL, "127.0.0.1:0", service.RoleAll
+	cfg.DatabaseURL, cfg.BrokerURL, cfg.ListenAddr, cfg.Role = devenv.WithSearchPath(dbURL, schema), mqURL, "127.0.0.1:0", service.RoleAll
 	cfg.BrokerQueuePrefix, cfg.BrokerExchange = prefix, prefix
 	cfg.DataDir, cfg.WorkerConcurrency, cfg.ProxymodPython = filepath.Join(tmp, "jobs"), workers, python
 	cfg.ProxymodEnv = []string{"PYTHONPATH=" + standIn, "PROXYMOD_SLEEP_SCALE=0"}
@@ -116,13 +116,13 @@ func pipelineRun(ctx context.Context, dbURL, mqURL, python, standIn string, samp
 	}
 	done := make(chan error, 1)
 	go func() { done <- svc.Run(vctx) }()
-	defer func() { stopSvc(); <-done; deleteQueues(mqURL, prefix) }()
+	defer func() { stopSvc(); <-done; devenv.DeleteQueues(mqURL, prefix) }()
 	addr, err := svc.Addr(ctx)
 	if err != nil {
 		return res, err
 	}
 	base := "http://" + addr.String()
-	if err := waitReady(ctx, base); err != nil {
+	if err := devenv.WaitReady(ctx, base); err != nil {
 		return res, err
 	}
 
@@ -132,23 +132,10 @@ func pipelineRun(ctx context.Context, dbURL, mqURL, python, standIn string, samp
 		return res, err
 	}
 	src := filepath.Join(tmp, "source")
-	for rel, from := range map[string]string{
-		"models/loose_coupling.py": filepath.Join("testdata", "proxymod", "models", "loose_coupling.py"),
-		"inputs/in_file_one.csv":   filepath.Join("testdata", "proxymod-event", "data", "inputs", "in_file_one.csv"),
-		"inputs/in_file_two.csv":   filepath.Join("testdata", "proxymod-event", "data", "inputs", "in_file_two.csv"),
-	} {
-		b, err := os.ReadFile(from)
-		if err != nil {
-			return res, err
-		}
-		if err := os.MkdirAll(filepath.Join(src, filepath.Dir(rel)), 0o755); err != nil {
-			return res, err
-		}
-		if err := os.WriteFile(filepath.Join(src, rel), b, 0o644); err != nil {
-			return res, err
-		}
+	if err := devenv.WriteSource(src, "loose_coupling"); err != nil {
+		return res, err
 	}
-	meta, err := sampleMeta(sample)
+	meta, err := devenv.SampleMeta(sample)
 	if err != nil {
 		return res, err
 	}
@@ -185,7 +172,7 @@ func pipelineRun(ctx context.Context, dbURL, mqURL, python, standIn string, samp
 				FinishedAt *time.Time `json:"finished_at"`
 			} `json:"jobs"`
 		}
-		if err := getJSON(base+"/jobs?limit=1000", &page); err != nil {
+		if err := devenv.GetJSON(base+"/jobs?limit=1000", &page); err != nil {
 			return res, err
 		}
 		lat, last = lat[:0], time.Time{}
@@ -217,36 +204,6 @@ func pipelineRun(ctx context.Context, dbURL, mqURL, python, standIn string, samp
 	res.p99 = lat[min(len(lat)-1, len(lat)*99/100)]
 	res.peakRSS = peakRSS()
 	return res, nil
-}
-
-func sampleMeta(sample []byte) (pacifica.UploadMeta, error) {
-	var env struct {
-		Data []struct {
-			Table string          `json:"destinationTable"`
-			Key   string          `json:"key"`
-			Value json.RawMessage `json:"value"`
-		} `json:"data"`
-	}
-	var m pacifica.UploadMeta
-	if err := json.Unmarshal(sample, &env); err != nil {
-		return m, err
-	}
-	m.Submitter, m.Project, m.Instrument = json.RawMessage(`10`), json.RawMessage(`"1234a"`), json.RawMessage(`54`)
-	for _, d := range env.Data {
-		if d.Table == "TransactionKeyValue" {
-			m.KeyValues = append(m.KeyValues, pacifica.KeyValue{Key: d.Key, Value: d.Value})
-		}
-	}
-	return m, nil
-}
-
-func getJSON(u string, v any) error {
-	resp, err := http.Get(u)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	return json.NewDecoder(resp.Body).Decode(v)
 }
 
 // peakRSS is the process's peak resident set size (VmHWM), in bytes.
