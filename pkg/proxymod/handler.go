@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -141,7 +140,6 @@ func (h *Handler) Run(ctx context.Context, j *worker.Job) (worker.Result, error)
 		if tail != "" {
 			j.Logf("stderr (tail):\n%s", tail)
 		}
-		var me *ModelError
 		switch {
 		case errors.Is(context.Cause(ctx), worker.ErrTimeLimit):
 			// The run's own time limit: upload what it produced, with a fresh context.
@@ -151,12 +149,10 @@ func (h *Handler) Run(ctx context.Context, j *worker.Job) (worker.Result, error)
 		case ctx.Err() != nil:
 			// Cancelled by an operator, a lost lease or shutdown: nothing is uploaded.
 			return worker.Result{Details: mustJSON(det)}, runErr
-		case errors.As(runErr, &me):
-			return h.failed(ctx, j, in, dirs, det, runErr, tail)
-		default:
-			// The interpreter itself failed (missing, killed): the same on every attempt.
-			return h.failed(ctx, j, in, dirs, det, runErr, tail)
 		}
+		// A model that failed (*ModelError), or the interpreter itself (missing, killed):
+		// the same on every attempt, so the job fails with its logs uploaded.
+		return h.failed(ctx, j, in, dirs, det, runErr, tail)
 	}
 	j.Logf("models finished in %s", time.Since(start).Round(time.Millisecond))
 
@@ -295,5 +291,3 @@ func mustJSON(v any) json.RawMessage {
 	}
 	return b
 }
-
-var _ io.Writer = (*subprocess.CappedFile)(nil)

@@ -68,28 +68,36 @@ func New(cfg Config) (*API, error) {
 // Register adds the API's routes to mux.
 func (a *API) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /jobs", a.listJobs)
-	mux.HandleFunc("GET /jobs/{id}", a.getJob)
+	mux.HandleFunc("GET /jobs/{id}", a.withJob(http.StatusBadRequest, a.getJob))
 	mux.HandleFunc("POST /jobs/{id}/cancel", a.change(a.cfg.Store.Cancel))
 	mux.HandleFunc("POST /jobs/{id}/retry", a.change(a.cfg.Store.Retry))
-	mux.HandleFunc("GET /status/{id}", a.compatStatus)
-	mux.HandleFunc("GET /get/{id}", a.compatGet)
+	mux.HandleFunc("GET /status/{id}", a.withJob(http.StatusUnprocessableEntity, a.compatStatus))
+	mux.HandleFunc("GET /get/{id}", a.withJob(http.StatusUnprocessableEntity, a.compatGet))
 	mux.HandleFunc("GET /{$}", a.compatList)
 }
 
-func (a *API) getJob(w http.ResponseWriter, r *http.Request) {
-	id, ok := a.jobID(w, r, http.StatusBadRequest)
-	if !ok {
-		return
+// withJob serves a request about the job named by {id}: an id that is not a UUID is
+// answered badID, an unknown job 404, and f gets the job with the request's bounded context.
+func (a *API) withJob(badID int, f func(ctx context.Context, w http.ResponseWriter, j jobstore.Job)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id, ok := a.jobID(w, r, badID)
+		if !ok {
+			return
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), a.cfg.Timeout)
+		defer cancel()
+		j, err := a.cfg.Store.Get(ctx, id)
+		if err != nil {
+			a.storeError(w, err, id)
+			return
+		}
+		f(ctx, w, j)
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), a.cfg.Timeout)
-	defer cancel()
-	j, err := a.cfg.Store.Get(ctx, id)
-	if err != nil {
-		a.storeError(w, err, id)
-		return
-	}
+}
+
+func (a *API) getJob(ctx context.Context, w http.ResponseWriter, j jobstore.Job) {
 	out := jobJSON(j, true)
-	if att, err := a.cfg.Store.Attempts(ctx, id); err == nil {
+	if att, err := a.cfg.Store.Attempts(ctx, j.ID); err == nil {
 		out.History = attemptsJSON(att)
 	}
 	writeJSON(w, http.StatusOK, out)

@@ -39,18 +39,7 @@ func CompatStatus(s jobstore.State) string {
 
 // compatStatus serves GET /status/{id}: the status as a JSON string; 422 when the id is
 // not a UUID, 404 when unknown.
-func (a *API) compatStatus(w http.ResponseWriter, r *http.Request) {
-	id, ok := a.jobID(w, r, http.StatusUnprocessableEntity)
-	if !ok {
-		return
-	}
-	ctx, cancel := context.WithTimeout(r.Context(), a.cfg.Timeout)
-	defer cancel()
-	j, err := a.cfg.Store.Get(ctx, id)
-	if err != nil {
-		a.storeError(w, err, id)
-		return
-	}
+func (a *API) compatStatus(_ context.Context, w http.ResponseWriter, j jobstore.Job) {
 	writeJSON(w, http.StatusOK, CompatStatus(j.State))
 }
 
@@ -78,18 +67,7 @@ type compatTask struct {
 }
 
 // compatGet serves GET /get/{id}: the job with its event, in the Python dispatcher's shape.
-func (a *API) compatGet(w http.ResponseWriter, r *http.Request) {
-	id, ok := a.jobID(w, r, http.StatusUnprocessableEntity)
-	if !ok {
-		return
-	}
-	ctx, cancel := context.WithTimeout(r.Context(), a.cfg.Timeout)
-	defer cancel()
-	j, err := a.cfg.Store.Get(ctx, id)
-	if err != nil {
-		a.storeError(w, err, id)
-		return
-	}
+func (a *API) compatGet(ctx context.Context, w http.ResponseWriter, j jobstore.Job) {
 	t := compatTask{
 		EventType: j.EventType, Source: j.EventSource, EventID: j.EventID,
 		TaskID: j.ID.String(), TaskStatus: CompatStatus(j.State),
@@ -99,7 +77,7 @@ func (a *API) compatGet(w http.ResponseWriter, r *http.Request) {
 	if j.EventTimeText != "" {
 		t.EventTime = j.EventTimeText
 	}
-	if body, ct, err := a.cfg.Store.EventBody(ctx, id); err == nil {
+	if body, ct, err := a.cfg.Store.EventBody(ctx, j.ID); err == nil {
 		if ev, err := intake.Load(body, ct); err == nil {
 			doc := ev.Document()
 			t.EventData = string(doc)
