@@ -11,6 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
+	"github.com/pacifica/pacifica-dispatcher-go/pkg/jobstore"
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/pacifica"
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/pacificasim"
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/proxymod"
@@ -509,4 +512,61 @@ func (h *harness) operator(path, user, password string) int {
 	}
 	resp.Body.Close()
 	return resp.StatusCode
+}
+
+// SIGTERM (the service's context ending) lets a running job go on for SHUTDOWN_TIMEOUT,
+// then kills its model and hands the job back to the queue for another worker: queued
+// again, the attempt recorded as a retry, nothing uploaded.
+func TestProxymodShutdownHandsRunningJobBack(t *testing.T) {
+	t.Parallel()
+	s := startSite(t)
+	h := startHarness(t, func(c *Config) {
+		s.workerConfig(t, c)
+		c.ShutdownTimeout = time.Second
+	})
+	s.subscribe(t, h)
+	src := s.upload(t, map[string]string{"loose_coupling": "import time\ndef loose_coupling(*configs):\n    time.sleep(600)\n"}, nil)
+	var id string
+	eventually(t, 30*time.Second, "model running", func() bool {
+		var page struct {
+			Jobs []jobJSON `json:"jobs"`
+		}
+		h.get("/jobs?event_id=metadata.ingest."+jsonInt(src), &page)
+		if len(page.Jobs) == 1 && page.Jobs[0].State == "running" {
+			id = page.Jobs[0].ID
+		}
+		return id != "" && len(processesUnder(h.cfg.DataDir)) > 0
+	})
+	h.stop()
+	err := <-h.done
+	h.done <- err // for the harness's cleanup
+	if err != nil {
+		t.Fatalf("service stopped with %v", err)
+	}
+	if p := processesUnder(h.cfg.DataDir); len(p) > 0 {
+		t.Errorf("the model outlived the shutdown: %v", p)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	store, err := jobstore.Open(ctx, jobstore.Config{URL: h.cfg.DatabaseURL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	jid := uuid.MustParse(id)
+	j, err := store.Get(ctx, jid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	att, err := store.Attempts(ctx, jid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j.State != jobstore.Queued || j.Attempts != 1 || len(att) != 1 || att[0].Outcome != "retry" ||
+		!strings.Contains(att[0].Error, "the worker shut down") {
+		t.Errorf("job %s (attempts %d), attempts %+v; want queued again after a handed-back attempt", j.State, j.Attempts, att)
+	}
+	if n := len(s.results(src)); n != 0 {
+		t.Errorf("a handed-back job uploaded %d transactions", n)
+	}
 }
