@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -299,6 +300,15 @@ func TestProxymodPipelineEndToEnd(t *testing.T) {
 				t.Errorf("stdout.log lacks the models' log lines:\n%.500s", b)
 			}
 		}
+	}
+	resp, err := http.Get(h.base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if want := `dispatcher_job_attempts_total{outcome="succeeded",route="` + proxymod.RouteName + `"} 1`; !strings.Contains(string(metrics), want) {
+		t.Errorf("/metrics lacks %s", want)
 	}
 	// Nothing is left in the data directory, and the subscription is still enabled.
 	eventually(t, 5*time.Second, "job directory removed", func() bool {
