@@ -75,7 +75,8 @@ INSERT INTO job_attempts (job_id, n, owner) SELECT id, attempts, $2 FROM c
 RETURNING job_id`
 
 // Claim takes a queued job whose time has come for owner, under a lease, and counts the
-// attempt. Otherwise it returns ErrNotClaimable (or ErrNotFound).
+// attempt; the job returned carries the checkpoints of earlier attempts. Otherwise it
+// returns ErrNotClaimable (or ErrNotFound).
 func (s *Store) Claim(ctx context.Context, id uuid.UUID, owner string, lease time.Duration) (Job, error) {
 	var got uuid.UUID
 	err := s.pool.QueryRow(ctx, claimSQL, id, owner, lease.Seconds()).Scan(&got)
@@ -227,7 +228,9 @@ func (s *Store) Cancel(ctx context.Context, id uuid.UUID) (Job, error) {
 }
 
 // Retry queues a failed or cancelled job again, with a fresh budget of attempts
-// (Config.RetryBudget).
+// (Config.RetryBudget). The job's checkpoints are kept on purpose: what an earlier attempt
+// recorded as done (an upload ingest accepted) is not done again, so an operator's retry
+// never duplicates outputs already in Pacifica.
 func (s *Store) Retry(ctx context.Context, id uuid.UUID) (Job, error) {
 	tag, err := s.pool.Exec(ctx, `UPDATE jobs SET state = 'queued', published = false, next_attempt_at = now(),
 			max_attempts = attempts + $2,

@@ -159,6 +159,9 @@ type Job struct {
 	TransactionID                   *int64
 	Logs                            string
 	Details                         json.RawMessage
+	// Checkpoints are the values the job's handler saved with SaveCheckpoint, by name, in
+	// this attempt or an earlier one (never nil when read from the store).
+	Checkpoints map[string]json.RawMessage
 }
 
 // Recorded is a job returned by Record: Created is false when it existed already.
@@ -171,7 +174,7 @@ type Recorded struct {
 const jobCols = `j.id, j.route, j.state, e.source, e.event_id, e.type, e.time, e.time_text,
 	j.attempts, j.max_attempts, j.received_at, j.updated_at, j.started_at, j.finished_at,
 	j.next_attempt_at, j.lease_expires_at, j.lease_owner, j.published, j.cancel_requested,
-	j.error, j.transaction_id, j.logs, j.details`
+	j.error, j.transaction_id, j.logs, j.details, j.checkpoints`
 
 const jobFrom = ` FROM jobs j JOIN events e ON e.key = j.event_key `
 
@@ -181,7 +184,7 @@ func scanJob(row pgx.Row) (Job, error) {
 	err := row.Scan(&j.ID, &j.Route, &state, &j.EventSource, &j.EventID, &j.EventType, &j.EventTime,
 		&j.EventTimeText, &j.Attempts, &j.MaxAttempts, &j.ReceivedAt, &j.UpdatedAt, &j.StartedAt,
 		&j.FinishedAt, &j.NextAttemptAt, &j.LeaseExpiresAt, &j.LeaseOwner, &j.Published,
-		&j.CancelRequested, &j.Error, &j.TransactionID, &j.Logs, &j.Details)
+		&j.CancelRequested, &j.Error, &j.TransactionID, &j.Logs, &j.Details, &j.Checkpoints)
 	j.State = State(state)
 	return j, err
 }
