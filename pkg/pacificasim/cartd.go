@@ -57,8 +57,13 @@ func (s *Sim) createCart(w http.ResponseWriter, r *http.Request, uid string) {
 	c := &cart{uid: uid, files: files, status: cartStaging, created: s.now()}
 	s.mu.Lock()
 	s.carts[uid] = c // the newest cart of a uid wins
+	stuck := s.cartOverride.Stuck
 	s.mu.Unlock()
-	s.log.Info("cartd: cart created", "cart", uid, "files", len(files))
+	s.log.Info("cartd: cart created", "cart", uid, "files", len(files), "stuck", stuck)
+	if stuck {
+		writeJSON(w, http.StatusCreated, map[string]string{"message": "Cart Processing has begun"})
+		return
+	}
 	s.goBackground(func(ctx context.Context) {
 		if !sleep(ctx, s.cfg.StagingDelay) {
 			return
@@ -136,6 +141,12 @@ func (s *Sim) downloadCart(w http.ResponseWriter, r *http.Request, uid string) {
 	w.Header().Set("Content-Type", "application/octet-stream")
 	w.Header().Set("Content-Disposition", "attachment; filename="+name)
 	w.WriteHeader(http.StatusOK)
+	if o := s.currentCartOverride(); o.Tar != nil {
+		if err := o.Tar(w, cartContent(top, entries)); err != nil {
+			s.log.Warn("cartd: crafted download cut short", "cart", uid, "error", err)
+		}
+		return
+	}
 	if err := writeCartTar(w, top, entries, s.now()); err != nil {
 		s.log.Warn("cartd: download cut short", "cart", uid, "error", err)
 	}

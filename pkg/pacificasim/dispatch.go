@@ -11,7 +11,7 @@ import (
 // /receive. A fault of notifications applies: a delay holds the event back, a status loses
 // it, as Pacifica only logs the failed POST.
 func (s *Sim) handToNotifications(ctx context.Context, event []byte) {
-	if f, ok := s.takeFault(ServiceNotifications); ok {
+	if f, ok := s.takeFault(ServiceNotifications, "/receive"); ok {
 		if !sleep(ctx, f.Delay) {
 			return
 		}

@@ -28,7 +28,9 @@
 // Serve runs the four services on their own listeners (Addrs tells the ports chosen for
 // port 0); each handler also works on its own, e.g. under httptest. Tests reach into the
 // simulator with Job and WaitJob, Transactions and Transaction, Subscriptions, Events and
-// WaitEvents, Deliveries and WaitDeliveries, and make a service misbehave with SetFault.
+// WaitEvents, Deliveries and WaitDeliveries, make a service misbehave with SetFault (a
+// status, a hang, a garbage body, on one path or all), and make cartd hostile with
+// SetCartOverride (carts stuck in staging, downloads whose tar the test crafts).
 //
 // Where the simulator knowingly departs from the Python services:
 //

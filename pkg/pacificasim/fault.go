@@ -17,8 +17,8 @@ const (
 var services = []string{ServiceCartd, ServiceIngest, ServiceNotifications, ServiceMetadata}
 
 // Fault makes a service misbehave: every request first hangs for Delay (or until the client
-// gives up), then is answered with Status and Pacifica's error body instead of its real
-// answer. A zero Status answers normally after the delay.
+// gives up), then is answered with Status and Pacifica's error body (or Body) instead of its
+// real answer. A zero Status answers normally after the delay.
 type Fault struct {
 	// Status is the status to answer, normally a 5xx; 0 answers normally.
 	Status int
@@ -26,6 +26,13 @@ type Fault struct {
 	Delay time.Duration
 	// Count limits the fault to the next Count requests; 0 keeps it until cleared.
 	Count int
+	// Body, when set, is the answer's body, sent as it is (with Content-Type
+	// application/json, whatever it holds) instead of Pacifica's error body: with Status 200
+	// it makes a service answer garbage, e.g. "<html>" or {"job_id": "x"}.
+	Body string
+	// Path limits the fault to requests of this URL path (e.g. "/get_state"); other
+	// requests are answered normally and not counted. Empty: every request.
+	Path string
 }
 
 type faultState struct {
@@ -66,12 +73,12 @@ func mustService(service string) {
 	panic(fmt.Sprintf("pacificasim: unknown service %q", service))
 }
 
-// takeFault returns the fault of service that applies to one request, counting it.
-func (s *Sim) takeFault(service string) (Fault, bool) {
+// takeFault returns the fault of service that applies to one request of path, counting it.
+func (s *Sim) takeFault(service, path string) (Fault, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	fs, ok := s.faults[service]
-	if !ok {
+	if !ok || (fs.Path != "" && fs.Path != path) {
 		return Fault{}, false
 	}
 	if fs.Count > 0 {
@@ -86,7 +93,7 @@ func (s *Sim) takeFault(service string) (Fault, bool) {
 // withFaults wraps the handler of service with its faults.
 func (s *Sim) withFaults(service string, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		f, ok := s.takeFault(service)
+		f, ok := s.takeFault(service, r.URL.Path)
 		if !ok {
 			h.ServeHTTP(w, r)
 			return
@@ -107,6 +114,12 @@ func (s *Sim) withFaults(service string, h http.Handler) http.Handler {
 			return
 		}
 		s.log.Info("fault", "service", service, "method", r.Method, "path", r.URL.Path, "status", f.Status)
+		if f.Body != "" {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(f.Status)
+			_, _ = w.Write([]byte(f.Body))
+			return
+		}
 		writeError(w, f.Status, http.StatusText(f.Status))
 	})
 }

@@ -66,23 +66,24 @@ type Sim struct {
 	closed bool
 	wg     sync.WaitGroup
 
-	mu         sync.Mutex
-	changed    chan struct{} // closed and replaced when jobs, events or deliveries change
-	archive    map[int64]*archivedFile
-	nextFileID int64
-	nextJobID  int64
-	jobs       map[int64]*JobState
-	txs        map[int64]*Transaction
-	txOrder    []int64
-	carts      map[string]*cart
-	subs       map[string]*subscription
-	subOrder   []string
-	events     []Event
-	deliveries []Delivery
-	faults     map[string]*faultState
-	serveOnce  bool
-	bound      chan struct{}
-	boundAddrs Addrs
+	mu           sync.Mutex
+	changed      chan struct{} // closed and replaced when jobs, events or deliveries change
+	archive      map[int64]*archivedFile
+	nextFileID   int64
+	nextJobID    int64
+	jobs         map[int64]*JobState
+	txs          map[int64]*Transaction
+	txOrder      []int64
+	carts        map[string]*cart
+	subs         map[string]*subscription
+	subOrder     []string
+	events       []Event
+	deliveries   []Delivery
+	faults       map[string]*faultState
+	cartOverride CartOverride
+	serveOnce    bool
+	bound        chan struct{}
+	boundAddrs   Addrs
 }
 
 // New builds a simulator. Close it to stop its background work and remove its temporary
