@@ -13,4 +13,10 @@
 // says it is retryable, such as a Pacifica service that is unreachable or answers 5xx) are
 // retried with capped exponential backoff and jitter until the job's attempts run out;
 // cancellation by an operator ends the job as cancelled.
+//
+// A job may run more than once (a retry, a lost worker, an operator's retry), so work
+// with effects outside the dispatcher must not be done twice: a handler records it with
+// Job.SaveCheckpoint (durable in the job store before it returns) and a later attempt
+// finds it with Job.Checkpoint. pacifica.IngestClient.UploadOnce uses them so that an
+// upload ingest accepted is never sent again.
 package worker

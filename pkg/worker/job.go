@@ -42,8 +42,11 @@ type Job struct {
 	// Logger logs with the job and event ids.
 	Logger *slog.Logger
 
-	mu  sync.Mutex
-	log strings.Builder
+	mu          sync.Mutex
+	log         strings.Builder
+	checkpoints map[string]json.RawMessage
+	// save writes a checkpoint to the job store; nil keeps checkpoints in memory only.
+	save func(ctx context.Context, name string, value json.RawMessage) error
 }
 
 // Logf adds a line to the job's log, whose tail is kept with the job in the job store.

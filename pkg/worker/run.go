@@ -23,7 +23,8 @@ var (
 
 // run runs one claimed attempt of a job and records how it ended.
 func (w *Worker) run(j jobstore.Job) {
-	log := w.cfg.Logger.With("job_id", j.ID, "event_id", j.EventID, "route", j.Route, "attempt", j.Attempts)
+	job := w.newJob(j)
+	log := job.Logger
 	start := time.Now()
 	w.cfg.Metrics.running.Inc()
 	defer w.cfg.Metrics.running.Dec()
@@ -37,7 +38,6 @@ func (w *Worker) run(j jobstore.Job) {
 	tctx, cancelT := context.WithTimeoutCause(jctx, timeout, ErrTimeLimit)
 	defer cancelT()
 
-	job := &Job{ID: j.ID, Route: j.Route, Attempt: j.Attempts, MaxAttempts: j.MaxAttempts, Logger: log}
 	job.Logf("attempt %d of %d started by %s", j.Attempts, j.MaxAttempts, w.cfg.Owner)
 
 	hbDone := make(chan struct{})

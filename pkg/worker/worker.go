@@ -29,6 +29,7 @@ type Store interface {
 	ReclaimExpired(ctx context.Context, limit int) (requeued, failed int, err error)
 	AppendLog(ctx context.Context, id uuid.UUID, text string) error
 	EventBody(ctx context.Context, id uuid.UUID) (body []byte, contentType string, err error)
+	SaveCheckpoint(ctx context.Context, id uuid.UUID, owner string, name string, value json.RawMessage) error
 }
 
 // Consumer is what workers need of the broker.
