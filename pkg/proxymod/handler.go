@@ -17,7 +17,8 @@ import (
 )
 
 // Key/values of the uploads: the lineage key that links results to their source
-// (PROTOCOLS.md §3.4), and the marks of a failed run's upload.
+// (PROTOCOLS.md §3.4), and the marks of a failed run's upload. Every upload also carries
+// pacifica.JobIDKey, the dispatcher job's UUID.
 const (
 	LineageKey     = "Transactions._id"
 	StatusKey      = "dispatcher.status"
@@ -26,14 +27,23 @@ const (
 	stderrTailSize = 2048
 )
 
+// The names of a job's uploads, under which the job records their ingest jobs (see
+// pacifica.IngestClient.UploadOnce): a later attempt of the job does not upload again what
+// ingest accepted from an earlier one.
+const (
+	UploadResult    = "result"
+	UploadFailedRun = "failed-run"
+)
+
 // Cart downloads files; *pacifica.CartClient is one.
 type Cart interface {
 	Download(ctx context.Context, files []pacifica.CartFile, dir string) error
 }
 
-// Ingest uploads a directory as a new transaction; *pacifica.IngestClient is one.
+// Ingest uploads a directory as a new transaction, at most once per job and name, whatever
+// the number of attempts; *pacifica.IngestClient is one.
 type Ingest interface {
-	Upload(ctx context.Context, dir string, meta pacifica.UploadMeta) (int64, error)
+	UploadOnce(ctx context.Context, ledger pacifica.Ledger, name, dir string, meta pacifica.UploadMeta) (int64, error)
 }
 
 // HandlerConfig configures the proxymod handler.
@@ -157,12 +167,12 @@ func (h *Handler) Run(ctx context.Context, j *worker.Job) (worker.Result, error)
 	j.Logf("models finished in %s", time.Since(start).Round(time.Millisecond))
 
 	// Upload.
-	n, err := h.writeUploadLog(dirs, in, nil)
+	n, err := h.writeUploadLog(dirs, in, j, nil)
 	if err != nil {
 		return worker.Result{}, err
 	}
 	det.UploadedFiles = n
-	tx, err := h.cfg.Ingest.Upload(ctx, dirs.upload, uploadMeta(in, nil))
+	tx, err := h.cfg.Ingest.UploadOnce(ctx, j, UploadResult, dirs.upload, uploadMeta(in, j, nil))
 	if err != nil {
 		return worker.Result{Details: mustJSON(det)}, err
 	}
@@ -205,13 +215,13 @@ func (h *Handler) download(ctx context.Context, j *worker.Job, plan *Plan, dirs 
 
 // writeUploadLog writes upload-stdout.log and upload-stderr.log (they go up with the
 // upload, so they describe it before it starts) and returns the number of files to upload.
-func (h *Handler) writeUploadLog(dirs jobDirs, in *event.Ingest, failure error) (int, error) {
+func (h *Handler) writeUploadLog(dirs jobDirs, in *event.Ingest, j *worker.Job, failure error) (int, error) {
 	var out strings.Builder
 	files, err := pacifica.BundleFiles(dirs.upload)
 	if err != nil {
 		return 0, err
 	}
-	meta := uploadMeta(in, failure)
+	meta := uploadMeta(in, j, failure)
 	fmt.Fprintf(&out, "%s uploading %d files as a new transaction (submitter %s, project %s, instrument %s)\n",
 		stamp(time.Now()), len(files)+2, meta.Submitter, meta.Project, meta.Instrument)
 	for _, kv := range meta.KeyValues {
@@ -228,7 +238,9 @@ func (h *Handler) writeUploadLog(dirs jobDirs, in *event.Ingest, failure error) 
 
 // failed ends the job as failed with cause, after uploading the run's logs (everything in
 // the upload directory) as a transaction marked dispatcher.status = failed, so that the
-// scientist sees them in Pacifica. The job's error carries the tail of stderr.
+// scientist sees them in Pacifica. The job's error carries the tail of stderr. That upload
+// too is made once per job: when a retried job (an operator's retry) fails again, the
+// first failed run's transaction stands and is the job's.
 func (h *Handler) failed(ctx context.Context, j *worker.Job, in *event.Ingest, dirs jobDirs, det Details, cause error, tail string) (worker.Result, error) {
 	msg := cause.Error()
 	if tail != "" {
@@ -241,10 +253,10 @@ func (h *Handler) failed(ctx context.Context, j *worker.Job, in *event.Ingest, d
 		_ = f.Close()
 	}
 	res := worker.Result{}
-	n, err := h.writeUploadLog(dirs, in, cause)
+	n, err := h.writeUploadLog(dirs, in, j, cause)
 	if err == nil {
 		var tx int64
-		tx, err = h.cfg.Ingest.Upload(ctx, dirs.upload, uploadMeta(in, cause))
+		tx, err = h.cfg.Ingest.UploadOnce(ctx, j, UploadFailedRun, dirs.upload, uploadMeta(in, j, cause))
 		if err == nil {
 			det.UploadedFiles, det.Failed = n, true
 			res.TransactionID = &tx
@@ -260,8 +272,8 @@ func (h *Handler) failed(ctx context.Context, j *worker.Job, in *event.Ingest, d
 }
 
 // uploadMeta is the metadata of an upload: the source's submitter, project and
-// instrument, the lineage key/value and, for a failed run, the failure marks.
-func uploadMeta(in *event.Ingest, failure error) pacifica.UploadMeta {
+// instrument, the lineage key/value, the job's id and, for a failed run, the failure marks.
+func uploadMeta(in *event.Ingest, j *worker.Job, failure error) pacifica.UploadMeta {
 	m := pacifica.UploadMeta{
 		Submitter:  in.Transaction.Submitter.Raw(),
 		Project:    in.Transaction.Project.Raw(),
@@ -270,6 +282,7 @@ func uploadMeta(in *event.Ingest, failure error) pacifica.UploadMeta {
 	if id := in.Transaction.ID.Raw(); id != nil {
 		m.KeyValues = append(m.KeyValues, pacifica.KeyValue{Key: LineageKey, Value: id})
 	}
+	m.KeyValues = append(m.KeyValues, pacifica.KeyValue{Key: pacifica.JobIDKey, Value: mustJSON(j.ID.String())})
 	if failure != nil {
 		msg := failure.Error()
 		if len(msg) > 1000 {
