@@ -8,6 +8,7 @@ export TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disa
 export TEST_BROKER_URL   ?= amqp://guest:guest@127.0.0.1:5672/
 FUZZTIME  ?= 10s
 BENCHTIME ?= 5s
+BENCHSIZE ?= 1GiB
 
 .DEFAULT_GOAL := help
 
@@ -48,12 +49,16 @@ fuzz: ## Run every fuzz target for FUZZTIME each (default 10s).
 	  done; \
 	done
 
+.PHONY: bench
+bench: ## One table of load figures (~2-3 min): raw PostgreSQL/RabbitMQ, durable intake, end-to-end jobs, memory, 1 GiB transfers.
+	$(GO) run ./cmd/dispatcher-bench all -duration $(BENCHTIME) -concurrency 1,16,64 -jobs 40 -workers 2 -transfer-size $(BENCHSIZE)
+
 .PHONY: bench-intake
-bench-intake: ## Durable intake rate and p50/p99 at concurrency 16 and 64, next to raw PostgreSQL inserts and RabbitMQ publishes.
+bench-intake: ## Only the intake rows of make bench: raw INSERT, raw publish and durable intake at concurrency 16 and 64.
 	$(GO) run ./cmd/dispatcher-bench intake -duration $(BENCHTIME) -concurrency 16,64
 
 .PHONY: bench-pipeline
-bench-pipeline: ## End-to-end small proxymod jobs: jobs/s, p50/p99 received-to-uploaded, peak memory, at 1, 2 and 4 workers.
+bench-pipeline: ## Only the end-to-end rows of make bench, at 1, 2 and 4 workers: jobs/s, latency, peak memory.
 	$(GO) run ./cmd/dispatcher-bench pipeline -jobs 40 -concurrency 1,2,4
 
 .PHONY: demo

@@ -6,14 +6,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
-	"os"
-	"runtime"
-	"slices"
+	"path/filepath"
+	"strconv"
 	"sync"
 	"sync/atomic"
-	"text/tabwriter"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -21,12 +18,11 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/pacifica/pacifica-dispatcher-go/cmd/internal/devenv"
-	"github.com/pacifica/pacifica-dispatcher-go/pkg/service"
 )
 
-// result is one measured line.
+// result is one measured load: how many operations c goroutines completed in elapsed, and
+// the latency of each.
 type result struct {
-	what        string
 	concurrency int
 	n           int64
 	elapsed     time.Duration
@@ -35,107 +31,90 @@ type result struct {
 
 func (r result) rate() float64 { return float64(r.n) / r.elapsed.Seconds() }
 
-func (r result) pct(p float64) string {
-	if len(r.lat) == 0 {
-		return "-"
-	}
-	slices.Sort(r.lat)
-	i := int(p * float64(len(r.lat)-1))
-	return r.lat[i].Round(10 * time.Microsecond).String()
+// rawPublishBytes is the body of each raw RabbitMQ publish, about a job message's size.
+const rawPublishBytes = 100
+
+// intakeDBConns is DB_MAX_CONNS of the benchmark's receiver.
+const intakeDBConns = 32
+
+// intakeFigures are the results of the intake part: raw PostgreSQL inserts, raw RabbitMQ
+// confirmed publishes and the dispatcher's durable intake, at each concurrency, and the
+// receiver process's memory at the end.
+type intakeFigures struct {
+	duration              time.Duration
+	insert, publish, take []result
+	takeCPU               []time.Duration // the receiver's CPU time during each intake run
+	receiver              memStatus
 }
 
-func benchIntake(ctx context.Context, out io.Writer, dbURL, mqURL string, d time.Duration, levels []int) error {
+// measureIntake measures, one after another, raw single-row inserts, raw confirmed
+// publishes and POST /receive on a receiver running as a child process, each for d at each
+// concurrency, in a private schema and private queues that it removes.
+func measureIntake(ctx context.Context, env *benchEnv, d time.Duration, levels []int) (intakeFigures, error) {
+	f := intakeFigures{duration: d}
 	schema := "bench_" + devenv.Token()
-	admin, err := pgx.Connect(ctx, dbURL)
+	admin, err := pgx.Connect(ctx, env.dbURL)
 	if err != nil {
-		return fmt.Errorf("PostgreSQL at %s: %w", devenv.Redact(dbURL), err)
+		return f, fmt.Errorf("PostgreSQL at %s: %w", devenv.Redact(env.dbURL), err)
 	}
 	defer admin.Close(context.WithoutCancel(ctx))
 	if _, err := admin.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		return err
+		return f, err
 	}
 	defer func() { _, _ = admin.Exec(context.WithoutCancel(ctx), "DROP SCHEMA "+schema+" CASCADE") }()
-	schemaURL := devenv.WithSearchPath(dbURL, schema)
-
-	sample, err := devenv.ReadSample()
-	if err != nil {
-		return err
-	}
-	var results []result
+	schemaURL := devenv.WithSearchPath(env.dbURL, schema)
 
 	// The raw limit: single-row inserts of a row like an event's, one statement each.
 	pool, err := pgxpool.New(ctx, schemaURL+"&pool_max_conns=64")
 	if err != nil {
-		return err
+		return f, err
 	}
 	if _, err := pool.Exec(ctx, `CREATE TABLE raw_insert (id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
 		source text, event_id text, body bytea, received_at timestamptz DEFAULT now())`); err != nil {
 		pool.Close()
-		return err
+		return f, err
 	}
 	for _, c := range levels {
 		var seq atomic.Int64
-		r := load(ctx, c, d, func(ctx context.Context) error {
+		r, err := load(ctx, c, d, func(ctx context.Context) error {
 			_, err := pool.Exec(ctx, `INSERT INTO raw_insert (source, event_id, body) VALUES ($1, $2, $3)`,
-				"/bench", fmt.Sprint(seq.Add(1)), sample)
+				"/bench", strconv.FormatInt(seq.Add(1), 10), env.sample)
 			return err
 		})
-		r.what = "PostgreSQL raw single-row INSERT"
-		results = append(results, r)
+		if err != nil {
+			pool.Close()
+			return f, fmt.Errorf("raw INSERT: %w", err)
+		}
+		f.insert = append(f.insert, r)
 	}
 	pool.Close()
 
-	// The raw limit of RabbitMQ: confirmed persistent publishes to a quorum queue.
-	if r, err := rawPublish(ctx, mqURL, d, levels); err != nil {
-		return err
-	} else {
-		results = append(results, r...)
+	if f.publish, err = rawPublish(ctx, env.mqURL, env.queueType, d, levels); err != nil {
+		return f, err
 	}
 
 	// The dispatcher: POST /receive of distinct sample events, answered once durable.
 	prefix := "bench." + devenv.Token()
-	cfg, err := service.Load()
+	defer devenv.DeleteQueues(env.mqURL, prefix)
+	proc, err := startDispatcher(ctx, env.dispatcher, dispatcherEnv(env.dbURL, env.mqURL, schema, prefix, env.queueType,
+		filepath.Join(env.tmp, "receiver"), "ROLE=receiver", "DB_MAX_CONNS="+strconv.Itoa(intakeDBConns)))
 	if err != nil {
-		return err
+		return f, err
 	}
-	cfg.DatabaseURL, cfg.BrokerURL, cfg.ListenAddr, cfg.Role = schemaURL, mqURL, "127.0.0.1:0", service.RoleReceiver
-	cfg.BrokerQueuePrefix, cfg.BrokerExchange = prefix, prefix
-	cfg.DBMaxConns = 32
-	sctx, stop := context.WithCancel(ctx)
-	svc, err := service.New(sctx, cfg, service.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	defer proc.Stop()
+	next, err := eventBodies(env.sample)
 	if err != nil {
-		stop()
-		return err
-	}
-	done := make(chan error, 1)
-	go func() { done <- svc.Run(sctx) }()
-	defer func() {
-		stop()
-		<-done
-		devenv.DeleteQueues(mqURL, prefix)
-	}()
-	addr, err := svc.Addr(ctx)
-	if err != nil {
-		return err
-	}
-	base := "http://" + addr.String()
-	if err := devenv.WaitReady(ctx, base); err != nil {
-		return err
-	}
-	var doc map[string]any
-	if err := json.Unmarshal(sample, &doc); err != nil {
-		return err
+		return f, err
 	}
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256, MaxConnsPerHost: 256}}
-	var seq atomic.Int64
-	var bodyMu sync.Mutex
+	defer client.CloseIdleConnections()
 	for _, c := range levels {
-		r := load(ctx, c, d, func(ctx context.Context) error {
-			bodyMu.Lock()
-			doc["eventID"] = fmt.Sprintf("bench-%d", seq.Add(1))
-			body, _ := json.Marshal(doc)
-			bodyMu.Unlock()
-			req, _ := http.NewRequestWithContext(ctx, http.MethodPost, base+"/receive", bytes.NewReader(body))
+		cpu0, err := proc.CPU()
+		if err != nil {
+			return f, err
+		}
+		r, err := load(ctx, c, d, func(ctx context.Context) error {
+			req, _ := http.NewRequestWithContext(ctx, http.MethodPost, proc.base+"/receive", bytes.NewReader(next()))
 			req.Header.Set("Content-Type", "application/json")
 			resp, err := client.Do(req)
 			if err != nil {
@@ -148,43 +127,91 @@ func benchIntake(ctx context.Context, out io.Writer, dbURL, mqURL string, d time
 			}
 			return nil
 		})
-		r.what = "dispatcher durable intake (POST /receive, 202)"
-		results = append(results, r)
-	}
-
-	fmt.Fprintf(out, "\nIntake benchmark — %s, %d CPUs, %s per measurement, sample event of %d bytes\n",
-		time.Now().UTC().Format(time.RFC3339), runtime.NumCPU(), d, len(sample))
-	fmt.Fprintf(out, "PostgreSQL %s, RabbitMQ %s (quorum queues, persistent messages, publisher confirms)\n\n", devenv.Redact(dbURL), devenv.Redact(mqURL))
-	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "measurement\tconcurrency\tops\tops/s\tp50\tp99\tvs raw insert\t")
-	raw := map[int]float64{}
-	for _, r := range results {
-		if r.what == "PostgreSQL raw single-row INSERT" {
-			raw[r.concurrency] = r.rate()
+		if err != nil {
+			return f, fmt.Errorf("intake: %w", err)
 		}
+		cpu1, err := proc.CPU()
+		if err != nil {
+			return f, err
+		}
+		f.take = append(f.take, r)
+		f.takeCPU = append(f.takeCPU, cpu1.sub(cpu0).Self)
 	}
-	for _, r := range results {
+	if f.receiver, err = proc.Memory(); err != nil {
+		return f, err
+	}
+	return f, proc.Stop()
+}
+
+// eventBodies returns a function that gives the sample event with a new event id at each
+// call (distinct events, so that none is a duplicate), cheaply: the JSON is built once.
+func eventBodies(sample []byte) (func() []byte, error) {
+	var doc map[string]any
+	if err := json.Unmarshal(sample, &doc); err != nil {
+		return nil, fmt.Errorf("the sample event: %w", err)
+	}
+	const mark = "@@bench-event-id@@"
+	doc["eventID"] = mark
+	b, err := json.Marshal(doc)
+	if err != nil {
+		return nil, err
+	}
+	head, tail, ok := bytes.Cut(b, []byte(mark))
+	if !ok {
+		return nil, fmt.Errorf("the sample event: no place for the event id")
+	}
+	run := devenv.Token()
+	var seq atomic.Int64
+	return func() []byte {
+		id := "bench-" + run + "-" + strconv.FormatInt(seq.Add(1), 10)
+		out := make([]byte, 0, len(head)+len(id)+len(tail))
+		return append(append(append(out, head...), id...), tail...)
+	}, nil
+}
+
+// rows adds the intake part's rows to t.
+func (f intakeFigures) rows(t *table, queueType string, sampleBytes int) {
+	raw := map[int]float64{}
+	for _, r := range f.insert {
+		raw[r.concurrency] = r.rate()
+		t.add("PostgreSQL raw single-row INSERT", fmt.Sprintf("concurrency %d, %s, %d B bytea row", r.concurrency, f.duration, sampleBytes),
+			fmtRate(r.rate(), "rows"), fmtLatency(r.lat, .50), fmtLatency(r.lat, .95), fmtLatency(r.lat, .99),
+			fmt.Sprintf("%d rows", r.n))
+	}
+	for _, r := range f.publish {
+		t.add("RabbitMQ raw confirmed publish", fmt.Sprintf("concurrency %d, %s, %s queue, %d B persistent", r.concurrency, f.duration, queueType, rawPublishBytes),
+			fmtRate(r.rate(), "msgs"), fmtLatency(r.lat, .50), fmtLatency(r.lat, .95), fmtLatency(r.lat, .99),
+			fmt.Sprintf("%d msgs on one channel", r.n))
+	}
+	for i, r := range f.take {
 		ratio := "-"
-		if r.what == "dispatcher durable intake (POST /receive, 202)" && raw[r.concurrency] > 0 {
+		if raw[r.concurrency] > 0 {
 			ratio = fmt.Sprintf("%.0f%%", 100*r.rate()/raw[r.concurrency])
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%.0f\t%s\t%s\t%s\t\n", r.what, r.concurrency, r.n, r.rate(), r.pct(0.50), r.pct(0.99), ratio)
+		cpu := "?"
+		if r.n > 0 {
+			cpu = fmtDuration(f.takeCPU[i] / time.Duration(r.n))
+		}
+		t.add("durable intake POST /receive -> 202", fmt.Sprintf("concurrency %d, %s, %d B event, 1 job", r.concurrency, f.duration, sampleBytes),
+			fmtRate(r.rate(), "events"), fmtLatency(r.lat, .50), fmtLatency(r.lat, .95), fmtLatency(r.lat, .99),
+			fmt.Sprintf("intake/raw INSERT %s; dispatcher CPU %s/event; %d events", ratio, cpu, r.n))
 	}
-	tw.Flush()
-	fmt.Fprintln(out, "\nEach intake answer means the event and its job are committed in PostgreSQL (jobs are then published to RabbitMQ in the background).")
-	return nil
+	t.add("dispatcher peak RSS, receiver", "serve ROLE=receiver (child), all intake runs",
+		fmtMiB(f.receiver.Peak), "", "", "", fmt.Sprintf("VmHWM; RSS at the end %s; DB_MAX_CONNS=%d", fmtMiB(f.receiver.RSS), intakeDBConns))
 }
 
 // load runs op from c goroutines for d and records each call's latency. The first error
-// stops the measurement.
-func load(ctx context.Context, c int, d time.Duration, op func(context.Context) error) result {
+// stops the measurement and is returned.
+func load(ctx context.Context, c int, d time.Duration, op func(context.Context) error) (result, error) {
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 	var (
-		mu   sync.Mutex
-		lats []time.Duration
-		n    atomic.Int64
-		wg   sync.WaitGroup
+		mu       sync.Mutex
+		lats     []time.Duration
+		n        atomic.Int64
+		wg       sync.WaitGroup
+		firstErr error
+		errOnce  sync.Once
 	)
 	start := time.Now()
 	for range c {
@@ -196,7 +223,7 @@ func load(ctx context.Context, c int, d time.Duration, op func(context.Context) 
 				t0 := time.Now()
 				if err := op(ctx); err != nil {
 					if ctx.Err() == nil {
-						fmt.Fprintln(os.Stderr, "error:", err)
+						errOnce.Do(func() { firstErr = err })
 						cancel()
 					}
 					break
@@ -210,10 +237,13 @@ func load(ctx context.Context, c int, d time.Duration, op func(context.Context) 
 		}()
 	}
 	wg.Wait()
-	return result{concurrency: c, n: n.Load(), elapsed: time.Since(start), lat: lats}
+	return result{concurrency: c, n: n.Load(), elapsed: time.Since(start), lat: lats}, firstErr
 }
 
-func rawPublish(ctx context.Context, mqURL string, d time.Duration, levels []int) ([]result, error) {
+// rawPublish measures confirmed persistent publishes to a private queue of queueType, on one
+// channel shared by the publishers, purging the queue between levels and deleting it at
+// the end.
+func rawPublish(ctx context.Context, mqURL, queueType string, d time.Duration, levels []int) ([]result, error) {
 	conn, err := amqp.Dial(mqURL)
 	if err != nil {
 		return nil, fmt.Errorf("RabbitMQ at %s: %w", devenv.Redact(mqURL), err)
@@ -224,17 +254,17 @@ func rawPublish(ctx context.Context, mqURL string, d time.Duration, levels []int
 		return nil, err
 	}
 	q := "bench.raw." + devenv.Token()
-	if _, err := ch.QueueDeclare(q, true, false, false, false, amqp.Table{"x-queue-type": "quorum"}); err != nil {
+	if _, err := ch.QueueDeclare(q, true, false, false, false, amqp.Table{"x-queue-type": queueType}); err != nil {
 		return nil, err
 	}
 	defer func() { _, _ = ch.QueueDelete(q, false, false, false) }()
 	if err := ch.Confirm(false); err != nil {
 		return nil, err
 	}
-	body := make([]byte, 100)
+	body := make([]byte, rawPublishBytes)
 	var out []result
 	for _, c := range levels {
-		r := load(ctx, c, d, func(ctx context.Context) error {
+		r, err := load(ctx, c, d, func(ctx context.Context) error {
 			dc, err := ch.PublishWithDeferredConfirmWithContext(ctx, "", q, false, false,
 				amqp.Publishing{Body: body, DeliveryMode: amqp.Persistent})
 			if err != nil {
@@ -246,11 +276,29 @@ func rawPublish(ctx context.Context, mqURL string, d time.Duration, levels []int
 			}
 			return err
 		})
-		r.what = "RabbitMQ raw confirmed publish"
+		if err != nil {
+			return nil, fmt.Errorf("raw publish: %w", err)
+		}
 		out = append(out, r)
 		if _, err := ch.QueuePurge(q, false); err != nil {
 			return nil, err
 		}
 	}
 	return out, nil
+}
+
+// serverVersions asks PostgreSQL and RabbitMQ their versions (for the header).
+func serverVersions(ctx context.Context, dbURL, mqURL string) (pg, mq string) {
+	pg, mq = "?", "?"
+	if c, err := pgx.Connect(ctx, dbURL); err == nil {
+		_ = c.QueryRow(ctx, "SHOW server_version").Scan(&pg)
+		c.Close(ctx)
+	}
+	if c, err := amqp.Dial(mqURL); err == nil {
+		if v, ok := c.Properties["version"].(string); ok {
+			mq = v
+		}
+		c.Close()
+	}
+	return pg, mq
 }

@@ -1,19 +1,26 @@
 // Command dispatcher-bench measures the dispatcher on this machine's PostgreSQL and
-// RabbitMQ and prints its figures next to the raw limits of those services, measured in the
-// same run. It works in a private schema and private queues, and removes them at the end.
+// RabbitMQ, next to the raw limits of those services measured in the same run, and prints
+// one table. The dispatcher runs as a child process (`dispatcher serve`), so that its peak
+// memory is its own; simulated Pacifica runs in the benchmark. Every part works in a
+// private schema, private queues and a temporary directory, and removes them at the end.
 //
-//	dispatcher-bench intake [-duration 5s] [-concurrency 16,64]
+//	dispatcher-bench all      [-duration 5s] [-concurrency 1,16,64] [-jobs 40] [-workers 2] [-transfer-size 1GiB]
+//	dispatcher-bench intake   [-duration 5s] [-concurrency 1,16,64]
+//	dispatcher-bench pipeline [-jobs 40] [-concurrency 1,2,4]
+//
+// Every subcommand also takes -dispatcher (a built binary; default: go build it), -database,
+// -broker, -queue-type and -timeout.
 package main
 
 import (
 	"context"
+	"debug/buildinfo"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
-	"runtime/pprof"
-	"strconv"
+	"runtime"
 	"strings"
 	"syscall"
 	"time"
@@ -28,80 +35,197 @@ func main() {
 	os.Exit(code)
 }
 
+const usage = `Usage: dispatcher-bench all      [-duration 5s] [-concurrency 1,16,64] [-jobs 40] [-workers 2] [-transfer-size 1GiB]
+       dispatcher-bench intake   [-duration 5s] [-concurrency 1,16,64]
+       dispatcher-bench pipeline [-jobs 40] [-concurrency 1,2,4]
+Each also takes -dispatcher BIN, -database URL, -broker URL, -queue-type quorum|classic, -timeout 9m.`
+
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || (args[0] != "intake" && args[0] != "pipeline") {
-		fmt.Fprintln(stderr, "Usage: dispatcher-bench intake [-duration 5s] [-concurrency 16,64]")
-		fmt.Fprintln(stderr, "       dispatcher-bench pipeline [-jobs 40] [-concurrency 1,2,4]")
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, usage)
 		return 2
 	}
-	if args[0] == "pipeline" {
-		return runPipeline(ctx, args[1:], stdout, stderr)
+	if args[0] == "transfer-child" {
+		return runTransferChild(ctx, args[1:], stdout, stderr)
 	}
-	fs := flag.NewFlagSet("intake", flag.ContinueOnError)
+	var parts options
+	switch args[0] {
+	case "all":
+		parts = options{intake: true, pipeline: true, transfer: true}
+	case "intake":
+		parts = options{intake: true}
+	case "pipeline":
+		parts = options{pipeline: true}
+	default:
+		fmt.Fprintln(stderr, usage)
+		return 2
+	}
+	fs := flag.NewFlagSet(args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	duration := fs.Duration("duration", 5*time.Second, "length of each measurement")
-	conc := fs.String("concurrency", "16,64", "concurrencies to measure, comma-separated")
-	dbURL := fs.String("database", devenv.EnvOr("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"), "PostgreSQL URL")
-	mqURL := fs.String("broker", devenv.EnvOr("BROKER_URL", "amqp://guest:guest@127.0.0.1:5672/"), "RabbitMQ URL")
-	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	o := &parts
+	o.name = args[0]
+	fs.DurationVar(&o.duration, "duration", 5*time.Second, "length of each load measurement (raw INSERT, raw publish, intake)")
+	var intakeLevels, workerLevels *string
+	if args[0] == "pipeline" {
+		// bench-pipeline's historic spelling: -concurrency is the workers'.
+		workerLevels = fs.String("concurrency", "1,2,4", "worker concurrencies of the end-to-end runs, comma-separated")
+		intakeLevels = workerLevels
+	} else {
+		intakeLevels = fs.String("concurrency", "1,16,64", "concurrencies of the load measurements, comma-separated")
+		workerLevels = fs.String("workers", "2", "worker concurrencies of the end-to-end runs, comma-separated")
+	}
+	fs.IntVar(&o.jobs, "jobs", 40, "jobs per end-to-end run")
+	size := fs.String("transfer-size", "1GiB", "size of the file uploaded and downloaded")
+	fs.StringVar(&o.env.dispatcher, "dispatcher", "", "the dispatcher binary (default: go build ./cmd/dispatcher into a temporary directory)")
+	fs.StringVar(&o.env.dbURL, "database", devenv.EnvOr("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"), "PostgreSQL URL")
+	fs.StringVar(&o.env.mqURL, "broker", devenv.EnvOr("BROKER_URL", "amqp://guest:guest@127.0.0.1:5672/"), "RabbitMQ URL")
+	fs.StringVar(&o.env.queueType, "queue-type", "quorum", "RabbitMQ queue type of the raw publishes and of the dispatcher (the service's default is quorum)")
+	timeout := fs.Duration("timeout", 9*time.Minute, "give up after this long")
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
 	}
-	if *cpuprofile != "" {
-		f, err := os.Create(*cpuprofile)
-		if err != nil {
-			fmt.Fprintln(stderr, err)
-			return 1
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			fmt.Fprintln(stderr, err)
-			return 1
-		}
-		defer pprof.StopCPUProfile()
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "%s: unexpected argument %q\n", args[0], fs.Arg(0))
+		return 2
 	}
-	var levels []int
-	for _, s := range strings.Split(*conc, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(s))
-		if err != nil || n < 1 {
-			fmt.Fprintf(stderr, "-concurrency: %q is not a positive number\n", s)
-			return 2
-		}
-		levels = append(levels, n)
+	var err error
+	if o.levels, err = parseLevels(*intakeLevels); err != nil {
+		fmt.Fprintln(stderr, "-concurrency:", err)
+		return 2
 	}
-	if err := benchIntake(ctx, stdout, *dbURL, *mqURL, *duration, levels); err != nil {
+	if o.workers, err = parseLevels(*workerLevels); err != nil {
+		fmt.Fprintln(stderr, "-workers:", err)
+		return 2
+	}
+	if o.size, err = parseSize(*size); err != nil || o.size < 1 {
+		fmt.Fprintln(stderr, "-transfer-size: want a positive size:", err)
+		return 2
+	}
+	if o.jobs < 1 || o.duration <= 0 {
+		fmt.Fprintln(stderr, "-jobs and -duration: want positive values")
+		return 2
+	}
+	if o.env.queueType != "quorum" && o.env.queueType != "classic" {
+		fmt.Fprintln(stderr, "-queue-type: want quorum or classic")
+		return 2
+	}
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+	if err := bench(ctx, o, stdout, stderr); err != nil {
 		fmt.Fprintln(stderr, "dispatcher-bench:", err)
 		return 1
 	}
 	return 0
 }
 
-func runPipeline(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("pipeline", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	jobs := fs.Int("jobs", 40, "jobs per run")
-	conc := fs.String("concurrency", "1,2,4", "worker concurrencies to measure, comma-separated")
-	dbURL := fs.String("database", devenv.EnvOr("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"), "PostgreSQL URL")
-	mqURL := fs.String("broker", devenv.EnvOr("BROKER_URL", "amqp://guest:guest@127.0.0.1:5672/"), "RabbitMQ URL")
-	if err := fs.Parse(args); err != nil {
-		return 2
+// benchEnv is what every part works with.
+type benchEnv struct {
+	dbURL, mqURL, queueType string
+	dispatcher              string // the binary
+	tmp                     string // removed at the end
+	sample                  []byte // the sample event
+}
+
+// options are a run's parts and sizes.
+type options struct {
+	name                       string
+	intake, pipeline, transfer bool
+	duration                   time.Duration
+	levels, workers            []int
+	jobs                       int
+	size                       int64
+	env                        benchEnv
+}
+
+// bench runs the parts o asks for and prints the header, then the table.
+func bench(ctx context.Context, o *options, stdout, stderr io.Writer) error {
+	began := time.Now()
+	env := &o.env
+	var err error
+	if env.sample, err = devenv.ReadSample(); err != nil {
+		return err
 	}
-	var levels []int
-	for _, s := range strings.Split(*conc, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(s))
-		if err != nil || n < 1 {
-			fmt.Fprintf(stderr, "-concurrency: %q is not a positive number\n", s)
-			return 2
+	if env.tmp, err = os.MkdirTemp("", "dispatcher-bench-"); err != nil {
+		return err
+	}
+	defer os.RemoveAll(env.tmp)
+	progress := func(format string, args ...any) {
+		fmt.Fprintf(stderr, "[%5.1fs] %s\n", time.Since(began).Seconds(), fmt.Sprintf(format, args...))
+	}
+	if env.dispatcher == "" {
+		progress("go build ./cmd/dispatcher")
+	}
+	if env.dispatcher, err = dispatcherBinary(ctx, env.dispatcher, env.tmp); err != nil {
+		return err
+	}
+	header(ctx, stdout, o)
+
+	t := &table{cols: benchColumns}
+	if o.intake {
+		progress("raw INSERT, raw publish, then intake: %d × %s each", len(o.levels), o.duration)
+		f, err := measureIntake(ctx, env, o.duration, o.levels)
+		if err != nil {
+			return err
 		}
-		levels = append(levels, n)
+		f.rows(t, env.queueType, len(env.sample))
 	}
-	if *jobs < 1 {
-		fmt.Fprintln(stderr, "-jobs: want at least 1")
-		return 2
+	if o.pipeline {
+		for _, w := range o.workers {
+			progress("end-to-end: %d jobs at %d workers", o.jobs, w)
+			rs, err := measurePipeline(ctx, env, o.jobs, []int{w})
+			if err != nil {
+				return err
+			}
+			rs[0].rows(t)
+		}
 	}
-	if err := benchPipeline(ctx, stdout, *dbURL, *mqURL, *jobs, levels); err != nil {
-		fmt.Fprintln(stderr, "dispatcher-bench:", err)
-		return 1
+	if o.transfer {
+		progress("%s upload, then download", fmtSize(o.size))
+		f, err := measureTransfer(ctx, env, o.size)
+		if err != nil {
+			return err
+		}
+		f.rows(t)
 	}
-	return 0
+	progress("done")
+	fmt.Fprintln(stdout)
+	if err := t.write(stdout); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "\nThe whole run took %s.\n", time.Since(began).Round(time.Second))
+	return nil
+}
+
+// header prints the conditions of the run.
+func header(ctx context.Context, w io.Writer, o *options) {
+	env := &o.env
+	pg, mq := serverVersions(ctx, env.dbURL, env.mqURL)
+	goDisp := "?"
+	if bi, err := buildinfo.ReadFile(env.dispatcher); err == nil {
+		goDisp = bi.GoVersion
+	}
+	fmt.Fprintf(w, "dispatcher-bench %s, %s\n", o.name, time.Now().UTC().Format(time.RFC3339))
+	fmt.Fprintf(w, "machine:    %d CPUs (%s/%s); benchmark %s, dispatcher %s\n", runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version(), goDisp)
+	fmt.Fprintf(w, "services:   PostgreSQL %s at %s; RabbitMQ %s at %s\n", pg, devenv.Redact(env.dbURL), mq, devenv.Redact(env.mqURL))
+	fmt.Fprintf(w, "queues:     %s (raw publishes and the dispatcher's), persistent messages, publisher confirms\n", env.queueType)
+	fmt.Fprintf(w, "dispatcher: %s serve, one child process per part, private schema and queues; simulated Pacifica in the benchmark's process\n", env.dispatcher)
+	var parts []string
+	if o.intake {
+		parts = append(parts, fmt.Sprintf("load %s per measurement at concurrency %s, sample event %d B", o.duration, joinInts(o.levels), len(env.sample)))
+	}
+	if o.pipeline {
+		parts = append(parts, fmt.Sprintf("end-to-end %d jobs at %s workers", o.jobs, joinInts(o.workers)))
+	}
+	if o.transfer {
+		parts = append(parts, "transfer "+fmtSize(o.size))
+	}
+	fmt.Fprintf(w, "sizes:      %s\n", strings.Join(parts, "; "))
+}
+
+func joinInts(v []int) string {
+	s := make([]string, len(v))
+	for i, n := range v {
+		s[i] = fmt.Sprint(n)
+	}
+	return strings.Join(s, ",")
 }

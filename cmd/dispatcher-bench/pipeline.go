@@ -4,15 +4,11 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -20,54 +16,64 @@ import (
 	"github.com/pacifica/pacifica-dispatcher-go/cmd/internal/devenv"
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/pacifica"
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/pacificasim"
-	"github.com/pacifica/pacifica-dispatcher-go/pkg/service"
 )
 
-// benchPipeline measures small proxymod jobs end to end: for each worker concurrency, a
-// fresh dispatcher (receiver and workers in one process) and simulated Pacifica; n source
-// uploads are made first, then their n events are delivered at once, and the run ends
-// when every job has finished. Latency is the job's received_at to finished_at (the result
-// is uploaded and ingested before the job finishes).
-func benchPipeline(ctx context.Context, out io.Writer, dbURL, mqURL string, n int, levels []int) error {
+// pipelineResult is one end-to-end run: n jobs, the time from the first delivery to the
+// last job finished, each job's received-to-finished latency, and the dispatcher's memory
+// at the end.
+type pipelineResult struct {
+	workers, n int
+	span       time.Duration
+	lat        []time.Duration
+	mem        memStatus
+	cpu        cpuTimes // the dispatcher's and its Python children's, from the first delivery to the end
+}
+
+func (r pipelineResult) rate() float64 { return float64(r.n) / r.span.Seconds() }
+
+// rows adds the run's rows (throughput and latency, then memory) to t.
+func (r pipelineResult) rows(t *table) {
+	per := func(d time.Duration) string { return fmtDuration(d / time.Duration(r.n)) }
+	t.add("end-to-end small proxymod jobs", fmt.Sprintf("%d workers, %d jobs at once, 1 model each", r.workers, r.n),
+		fmtRate(r.rate(), "jobs"), fmtLatency(r.lat, .50), fmtLatency(r.lat, .95), fmtLatency(r.lat, .99),
+		fmt.Sprintf("received -> result ingested; all in %s; CPU/job: dispatcher %s, Python %s",
+			fmtDuration(r.span), per(r.cpu.Self), per(r.cpu.Children)))
+	t.add(fmt.Sprintf("dispatcher peak RSS, %d workers", r.workers), "serve ROLE=all (child), that run",
+		fmtMiB(r.mem.Peak), "", "", "", "VmHWM, Python children not included; RSS at the end "+fmtMiB(r.mem.RSS))
+}
+
+// measurePipeline runs pipelineRun for each worker concurrency.
+func measurePipeline(ctx context.Context, env *benchEnv, n int, levels []int) ([]pipelineResult, error) {
 	python, err := exec.LookPath(devenv.EnvOr("PROXYMOD_PYTHON", "python3"))
 	if err != nil {
-		return fmt.Errorf("the models need python3: %w", err)
+		return nil, fmt.Errorf("the models need python3: %w", err)
 	}
 	standIn, err := filepath.Abs(filepath.Join("testdata", "proxymod", "python"))
 	if err != nil {
-		return err
+		return nil, err
 	}
-	sample, err := devenv.ReadSample()
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(out, "small proxymod jobs: 1 model (loose coupling, 3 configurations, sleeps 0), 2 input CSVs; %d jobs delivered at once per run\n", n)
-	fmt.Fprintf(out, "%-8s %10s %10s %10s %10s %12s\n", "workers", "jobs", "jobs/s", "p50", "p99", "peak RSS")
+	var out []pipelineResult
 	for _, c := range levels {
-		r, err := pipelineRun(ctx, dbURL, mqURL, python, standIn, sample, n, c)
+		r, err := pipelineRun(ctx, env, python, standIn, n, c)
 		if err != nil {
-			return err
+			return out, err
 		}
-		fmt.Fprintf(out, "%-8d %10d %10.1f %10s %10s %9.1f MiB\n", c, r.n, r.rate, r.p50.Round(time.Millisecond),
-			r.p99.Round(time.Millisecond), float64(r.peakRSS)/(1<<20))
+		out = append(out, r)
 	}
-	fmt.Fprintln(out, "peak RSS is this whole process's (dispatcher, simulator and benchmark; Python children not included), read from VmHWM")
-	return nil
+	return out, nil
 }
 
-type pipelineResult struct {
-	n        int
-	rate     float64
-	p50, p99 time.Duration
-	peakRSS  int64
-}
-
-func pipelineRun(ctx context.Context, dbURL, mqURL, python, standIn string, sample []byte, n, workers int) (pipelineResult, error) {
-	var res pipelineResult
+// pipelineRun measures small proxymod jobs end to end with a fresh dispatcher (`serve`,
+// receiver and workers, as a child process) and simulated Pacifica (in this process): n
+// source uploads are made first, then their n events are delivered at once, and the run
+// ends when every job has finished. Latency is the job's received_at to finished_at (the
+// result is uploaded and ingested before the job finishes).
+func pipelineRun(ctx context.Context, env *benchEnv, python, standIn string, n, workers int) (pipelineResult, error) {
+	res := pipelineResult{workers: workers, n: n}
 	schema := "bench_" + devenv.Token()
-	admin, err := pgx.Connect(ctx, dbURL)
+	admin, err := pgx.Connect(ctx, env.dbURL)
 	if err != nil {
-		return res, fmt.Errorf("PostgreSQL at %s: %w", devenv.Redact(dbURL), err)
+		return res, fmt.Errorf("PostgreSQL at %s: %w", devenv.Redact(env.dbURL), err)
 	}
 	defer admin.Close(context.WithoutCancel(ctx))
 	if _, err := admin.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
@@ -75,59 +81,35 @@ func pipelineRun(ctx context.Context, dbURL, mqURL, python, standIn string, samp
 	}
 	defer func() { _, _ = admin.Exec(context.WithoutCancel(ctx), "DROP SCHEMA "+schema+" CASCADE") }()
 
-	tmp, err := os.MkdirTemp("", "dispatcher-bench-")
+	tmp, err := os.MkdirTemp(env.tmp, "pipeline-")
 	if err != nil {
 		return res, err
 	}
 	defer os.RemoveAll(tmp)
-	sim, err := pacificasim.New(pacificasim.Config{DataDir: filepath.Join(tmp, "sim"), StagingDelay: 20 * time.Millisecond,
-		IngestStepDelay: time.Millisecond})
+	sim, stopSim, err := startSim(ctx, filepath.Join(tmp, "sim"), 20*time.Millisecond)
 	if err != nil {
 		return res, err
 	}
-	sctx, stopSim := context.WithCancel(ctx)
-	simDone := make(chan struct{})
-	go func() {
-		defer close(simDone)
-		_ = sim.Serve(sctx, pacificasim.Addrs{Cartd: "127.0.0.1:0", Ingest: "127.0.0.1:0"})
-	}()
-	defer func() { stopSim(); <-simDone; _ = sim.Close() }()
+	defer stopSim()
 	addrs, err := sim.Addrs(ctx)
 	if err != nil {
 		return res, err
 	}
-	u := addrs.URLs()
+	pcfg := simConfig(addrs)
 
 	prefix := "bench." + devenv.Token()
-	cfg, err := service.Load()
+	defer devenv.DeleteQueues(env.mqURL, prefix)
+	proc, err := startDispatcher(ctx, env.dispatcher, dispatcherEnv(env.dbURL, env.mqURL, schema, prefix, env.queueType,
+		filepath.Join(tmp, "jobs"), "ROLE=all", "WORKER_CONCURRENCY="+strconv.Itoa(workers),
+		"PROXYMOD_PYTHON="+python, "PROXYMOD_ENV=PYTHONPATH="+standIn+",PROXYMOD_SLEEP_SCALE=0",
+		"UPLOAD_URL="+pcfg.UploadURL, "UPLOAD_STATUS_URL="+pcfg.UploadStatusURL, "DOWNLOAD_URL="+pcfg.DownloadURL))
 	if err != nil {
 		return res, err
 	}
-	cfg.DatabaseURL, cfg.BrokerURL, cfg.ListenAddr, cfg.Role = devenv.WithSearchPath(dbURL, schema), mqURL, "127.0.0.1:0", service.RoleAll
-	cfg.BrokerQueuePrefix, cfg.BrokerExchange = prefix, prefix
-	cfg.DataDir, cfg.WorkerConcurrency, cfg.ProxymodPython = filepath.Join(tmp, "jobs"), workers, python
-	cfg.ProxymodEnv = []string{"PYTHONPATH=" + standIn, "PROXYMOD_SLEEP_SCALE=0"}
-	cfg.UploadURL, cfg.UploadStatusURL, cfg.DownloadURL = u.Ingest+"/upload", u.Ingest+"/get_state", u.Cartd
-	vctx, stopSvc := context.WithCancel(ctx)
-	svc, err := service.New(vctx, cfg, service.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		stopSvc()
-		return res, err
-	}
-	done := make(chan error, 1)
-	go func() { done <- svc.Run(vctx) }()
-	defer func() { stopSvc(); <-done; devenv.DeleteQueues(mqURL, prefix) }()
-	addr, err := svc.Addr(ctx)
-	if err != nil {
-		return res, err
-	}
-	base := "http://" + addr.String()
-	if err := devenv.WaitReady(ctx, base); err != nil {
-		return res, err
-	}
+	defer proc.Stop()
 
 	// The sources, uploaded before the clock starts.
-	pc, err := pacifica.New(cfg.PacificaConfig)
+	pc, err := pacifica.New(pcfg)
 	if err != nil {
 		return res, err
 	}
@@ -135,7 +117,7 @@ func pipelineRun(ctx context.Context, dbURL, mqURL, python, standIn string, samp
 	if err := devenv.WriteSource(src, "loose_coupling"); err != nil {
 		return res, err
 	}
-	meta, err := devenv.SampleMeta(sample)
+	meta, err := devenv.SampleMeta(env.sample)
 	if err != nil {
 		return res, err
 	}
@@ -149,9 +131,13 @@ func pipelineRun(ctx context.Context, dbURL, mqURL, python, standIn string, samp
 		events = append(events, tx.Event)
 	}
 
+	cpu0, err := proc.CPU()
+	if err != nil {
+		return res, err
+	}
 	start := time.Now()
 	for _, ev := range events {
-		resp, err := http.Post(base+"/receive", "application/json", bytes.NewReader(ev))
+		resp, err := http.Post(proc.base+"/receive", "application/json", bytes.NewReader(ev))
 		if err != nil {
 			return res, err
 		}
@@ -160,9 +146,8 @@ func pipelineRun(ctx context.Context, dbURL, mqURL, python, standIn string, samp
 			return res, fmt.Errorf("POST /receive: %d", resp.StatusCode)
 		}
 	}
-	var lat []time.Duration
 	var last time.Time
-	deadline := time.Now().Add(10 * time.Minute)
+	deadline := time.Now().Add(5 * time.Minute)
 	for {
 		var page struct {
 			Jobs []struct {
@@ -172,16 +157,14 @@ func pipelineRun(ctx context.Context, dbURL, mqURL, python, standIn string, samp
 				FinishedAt *time.Time `json:"finished_at"`
 			} `json:"jobs"`
 		}
-		if err := devenv.GetJSON(base+"/jobs?limit=1000", &page); err != nil {
+		if err := devenv.GetJSON(proc.base+"/jobs?limit=1000", &page); err != nil {
 			return res, err
 		}
-		lat, last = lat[:0], time.Time{}
-		finished := 0
+		res.lat, last = res.lat[:0], time.Time{}
 		for _, j := range page.Jobs {
 			switch j.State {
 			case "succeeded":
-				finished++
-				lat = append(lat, j.FinishedAt.Sub(j.ReceivedAt))
+				res.lat = append(res.lat, j.FinishedAt.Sub(j.ReceivedAt))
 				if j.FinishedAt.After(last) {
 					last = *j.FinishedAt
 				}
@@ -189,34 +172,49 @@ func pipelineRun(ctx context.Context, dbURL, mqURL, python, standIn string, samp
 				return res, fmt.Errorf("a job ended %s: %s", j.State, j.Error)
 			}
 		}
-		if finished == n {
+		if len(res.lat) == n {
 			break
 		}
 		if time.Now().After(deadline) {
-			return res, fmt.Errorf("%d of %d jobs finished within 10 minutes", finished, n)
+			return res, fmt.Errorf("%d of %d jobs finished within 5 minutes", len(res.lat), n)
 		}
-		time.Sleep(100 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			return res, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
 	}
-	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
-	res.n = n
-	res.rate = float64(n) / last.Sub(start).Seconds()
-	res.p50 = lat[len(lat)*50/100]
-	res.p99 = lat[min(len(lat)-1, len(lat)*99/100)]
-	res.peakRSS = peakRSS()
-	return res, nil
+	res.span = last.Sub(start)
+	if res.mem, err = proc.Memory(); err != nil {
+		return res, err
+	}
+	cpu1, err := proc.CPU()
+	if err != nil {
+		return res, err
+	}
+	res.cpu = cpu1.sub(cpu0)
+	return res, proc.Stop()
 }
 
-// peakRSS is the process's peak resident set size (VmHWM), in bytes.
-func peakRSS() int64 {
-	b, err := os.ReadFile("/proc/self/status")
+// startSim serves a simulated Pacifica (cartd and ingest on free loopback ports) from dir,
+// with the given cart staging delay and 1 ms between ingest tasks. stop ends it.
+func startSim(ctx context.Context, dir string, staging time.Duration) (*pacificasim.Sim, func(), error) {
+	sim, err := pacificasim.New(pacificasim.Config{DataDir: dir, StagingDelay: staging, IngestStepDelay: time.Millisecond})
 	if err != nil {
-		return 0
+		return nil, nil, err
 	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(l); len(f) >= 2 && f[0] == "VmHWM:" {
-			kb, _ := strconv.ParseInt(f[1], 10, 64)
-			return kb << 10
-		}
-	}
-	return 0
+	sctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = sim.Serve(sctx, pacificasim.Addrs{Cartd: "127.0.0.1:0", Ingest: "127.0.0.1:0"})
+	}()
+	return sim, func() { cancel(); <-done; _ = sim.Close() }, nil
+}
+
+// simConfig is the Pacifica configuration of the simulator's addresses.
+func simConfig(a pacificasim.Addrs) pacifica.Config {
+	u := a.URLs()
+	return pacifica.Config{UploadURL: u.Ingest + "/upload", UploadStatusURL: u.Ingest + "/get_state",
+		DownloadURL: u.Cartd, NotificationsURL: "http://127.0.0.1:8070", CABundle: "True"}
 }
