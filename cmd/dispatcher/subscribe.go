@@ -83,7 +83,7 @@ func runSubscribe(ctx context.Context, args []string, _ io.Reader, stdout, stder
 		fmt.Fprintln(stderr, "dispatcher:", err)
 		return 1
 	}
-	routes, err := service.DefaultRoutes()
+	routes, _, err := service.LoadRoutes(cfg)
 	if err != nil {
 		fmt.Fprintln(stderr, "dispatcher:", err)
 		return 1

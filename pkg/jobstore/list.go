@@ -17,6 +17,8 @@ const MaxLimit = 1000
 // Filter selects jobs for List. Empty fields select everything.
 type Filter struct {
 	State, Route, EventID string
+	// RoutePrefix selects the jobs whose route starts with it (e.g. "script.").
+	RoutePrefix string
 	// Limit is the page size (default 50, at most MaxLimit).
 	Limit int
 	// Cursor continues a listing where the previous page ended.
@@ -49,6 +51,9 @@ func (s *Store) List(ctx context.Context, f Filter) (Page, error) {
 	}
 	if f.Route != "" {
 		where = append(where, "j.route = "+arg(f.Route))
+	}
+	if f.RoutePrefix != "" {
+		where = append(where, "starts_with(j.route, "+arg(f.RoutePrefix)+")")
 	}
 	if f.EventID != "" {
 		where = append(where, "e.event_id = "+arg(f.EventID))

@@ -50,7 +50,10 @@ type Script struct {
 	FilterText      string
 	Filter          *jsonpath2.Path
 	DownloadTimeout time.Duration
-	OutputDirs      []OutputDir
+	// Timeout bounds one attempt of the script's jobs (INI key script_timeout, in seconds); zero
+	// means the service's SCRIPT_TIMEOUT. dispatcher-k8s had no such limit.
+	Timeout    time.Duration
+	OutputDirs []OutputDir
 }
 
 // Load lists the scripts of dir (its non-hidden executable entries, in name order) and
@@ -123,17 +126,11 @@ func configure(ini *INI, dir, name string, isDir bool) (Script, error) {
 			return s, fmt.Errorf("script_file %s is not an executable file", s.Program)
 		}
 	}
-	to, err := get(name, "download_timeout", "")
-	if err != nil {
+	if s.DownloadTimeout, err = seconds(ini, name, "download_timeout", DefaultDownloadTimeout); err != nil {
 		return s, err
 	}
-	s.DownloadTimeout = DefaultDownloadTimeout
-	if to != "" {
-		n, err := strconv.Atoi(to)
-		if err != nil || n <= 0 {
-			return s, fmt.Errorf("download_timeout %q: want a whole number of seconds > 0", to)
-		}
-		s.DownloadTimeout = time.Duration(n) * time.Second
+	if s.Timeout, err = seconds(ini, name, "script_timeout", 0); err != nil {
+		return s, err
 	}
 	names := []string{DefaultOutputDir}
 	if sec := name + ":output_dirs"; ini.Has(sec) {
@@ -166,6 +163,19 @@ func configure(ini *INI, dir, name string, isDir bool) (Script, error) {
 		s.OutputDirs = append(s.OutputDirs, o)
 	}
 	return s, nil
+}
+
+// seconds reads a whole number of seconds > 0 from the script's section.
+func seconds(ini *INI, section, key string, def time.Duration) (time.Duration, error) {
+	v, ok, err := ini.Get(section, key)
+	if err != nil || !ok || v == "" {
+		return def, err
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("%s %q: want a whole number of seconds > 0", key, v)
+	}
+	return time.Duration(n) * time.Second, nil
 }
 
 // insideRel says why p would leave its directory, or "".

@@ -63,6 +63,11 @@ type Config struct {
 	ProxymodPython    string        `envconfig:"PROXYMOD_PYTHON" default:"python3" desc:"workers: the Python interpreter that runs the models (it needs proxymod; the real proxymod needs Python <= 3.10 and configobj)"`
 	ProxymodEnv       []string      `envconfig:"PROXYMOD_ENV" desc:"workers: extra KEY=VALUE variables of the model process, comma-separated (e.g. PYTHONPATH=/opt/proxymod); nothing else of the dispatcher's environment reaches it"`
 
+	ScriptDir     string        `envconfig:"SCRIPT_DIR" default:"/scripts.d" desc:"script jobs (dispatcher-k8s): directory whose executable, non-hidden entries are the scripts, one route each (a missing directory means no scripts)"`
+	ScriptConfig  string        `envconfig:"DISPATCHER_K8S_CONFIG" default:"/etc/pacifica-dispatcher-k8s/config.ini" desc:"script jobs: the INI file configuring each script in its own section (a missing file means every default)"`
+	ScriptTimeout time.Duration `envconfig:"SCRIPT_TIMEOUT" default:"1h" desc:"workers: time limit of one attempt of a script job (download, script, uploads), unless its section sets script_timeout"`
+	ScriptEnv     []string      `envconfig:"SCRIPT_ENV" desc:"workers: extra KEY=VALUE variables of the scripts, comma-separated; nothing else of the dispatcher's environment reaches them"`
+
 	ShutdownTimeout time.Duration `envconfig:"SHUTDOWN_TIMEOUT" default:"30s" desc:"on SIGTERM, time allowed for in-flight requests and jobs to finish"`
 	LogLevel        string        `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
 	LogFormat       string        `envconfig:"LOG_FORMAT" default:"json" desc:"json or text"`
@@ -142,14 +147,16 @@ func (c Config) Validate() error {
 	if c.ProxymodPython == "" {
 		bad("PROXYMOD_PYTHON", "must not be empty")
 	}
-	for _, kv := range c.ProxymodEnv {
-		if k, _, ok := strings.Cut(kv, "="); !ok || k == "" {
-			bad("PROXYMOD_ENV", "%q is not KEY=VALUE", kv)
+	for name, env := range map[string][]string{"PROXYMOD_ENV": c.ProxymodEnv, "SCRIPT_ENV": c.ScriptEnv} {
+		for _, kv := range env {
+			if k, _, ok := strings.Cut(kv, "="); !ok || k == "" {
+				bad(name, "%q is not KEY=VALUE", kv)
+			}
 		}
 	}
 	for name, d := range map[string]time.Duration{"RELAY_INTERVAL": c.RelayInterval, "RECORD_TIMEOUT": c.RecordTimeout,
 		"PUBLISH_TIMEOUT": c.PublishTimeout, "SHUTDOWN_TIMEOUT": c.ShutdownTimeout, "JOB_LEASE": c.JobLease,
-		"JOB_BACKOFF_BASE": c.JobBackoffBase, "PROXYMOD_TIMEOUT": c.ProxymodTimeout} {
+		"JOB_BACKOFF_BASE": c.JobBackoffBase, "PROXYMOD_TIMEOUT": c.ProxymodTimeout, "SCRIPT_TIMEOUT": c.ScriptTimeout} {
 		if d <= 0 {
 			bad(name, "%s: want a positive duration such as 5s", d)
 		}

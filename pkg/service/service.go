@@ -22,6 +22,7 @@ import (
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/proxymod"
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/receiver"
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/route"
+	"github.com/pacifica/pacifica-dispatcher-go/pkg/scripts"
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/statusapi"
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/worker"
 )
@@ -34,6 +35,7 @@ type Service struct {
 	store    *jobstore.Store
 	broker   *broker.Broker
 	routes   *route.Table
+	scripts  []scripts.Script
 	intake   *intake.Intake
 	worker   *worker.Worker
 	handler  http.Handler
@@ -46,7 +48,8 @@ type Service struct {
 
 // Options are the parts of a Service that do not come from the environment.
 type Options struct {
-	// Routes is the route table; nil means DefaultRoutes.
+	// Routes is the route table; nil means LoadRoutes: the proxymod route and the
+	// scripts of SCRIPT_DIR.
 	Routes *route.Table
 	// Logger; nil builds one from LOG_LEVEL and LOG_FORMAT on standard error.
 	Logger *slog.Logger
@@ -80,13 +83,13 @@ func New(ctx context.Context, cfg Config, opts Options) (*Service, error) {
 	}
 	s.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
-	s.routes = opts.Routes
-	if s.routes == nil {
-		t, err := DefaultRoutes()
-		if err != nil {
-			return nil, err
-		}
-		s.routes = t
+	t, scr, err := LoadRoutes(cfg)
+	if err != nil {
+		return nil, err
+	}
+	s.routes, s.scripts = t, scr
+	if opts.Routes != nil {
+		s.routes = opts.Routes
 	}
 
 	store, err := jobstore.Open(ctx, jobstore.Config{URL: cfg.DatabaseURL, MaxConns: cfg.DBMaxConns, Logger: s.log})
@@ -157,7 +160,7 @@ func (s *Service) routesHTTP() (http.Handler, error) {
 		}
 		rc.Register(mux)
 	}
-	api, err := statusapi.New(statusapi.Config{Store: s.store, Admin: s.cfg.AdminAuth(), Logger: s.log})
+	api, err := statusapi.New(statusapi.Config{Store: s.store, Admin: s.cfg.AdminAuth(), ScriptRoutePrefix: scripts.RoutePrefix, Logger: s.log})
 	if err != nil {
 		return nil, err
 	}
@@ -323,17 +326,29 @@ func (s *Service) newWorker(opts Options) (*worker.Worker, error) {
 	for k, h := range opts.Handlers {
 		kinds[k] = h
 	}
+	pc, err := pacifica.New(s.cfg.PacificaConfig)
+	if err != nil {
+		return nil, err
+	}
 	if _, ok := kinds["proxymod"]; !ok {
-		pc, err := pacifica.New(s.cfg.PacificaConfig)
-		if err != nil {
-			return nil, err
-		}
 		h, err := proxymod.NewHandler(proxymod.HandlerConfig{Cart: pc.Cart, Ingest: pc.Ingest,
 			Python: s.cfg.ProxymodPython, Env: s.cfg.ProxymodEnv})
 		if err != nil {
 			return nil, err
 		}
 		kinds["proxymod"] = h
+	}
+	if _, ok := kinds[scripts.Kind]; !ok {
+		h, err := scripts.NewHandler(scripts.HandlerConfig{Cart: pc.Cart, Ingest: pc.Ingest,
+			Scripts: s.scripts, Env: s.cfg.ScriptEnv})
+		if err != nil {
+			return nil, err
+		}
+		kinds[scripts.Kind] = h
+	}
+	scriptTimeouts := map[string]time.Duration{}
+	for _, sc := range s.scripts {
+		scriptTimeouts[scripts.RouteName(sc.Name)] = sc.Timeout
 	}
 	handlers := map[string]worker.Handler{}
 	timeouts := map[string]time.Duration{}
@@ -343,8 +358,14 @@ func (s *Service) newWorker(opts Options) (*worker.Worker, error) {
 			return nil, fmt.Errorf("route %q: no handler for kind %q", r.Name, r.Kind)
 		}
 		handlers[r.Name] = h
-		if r.Kind == "proxymod" {
+		switch r.Kind {
+		case "proxymod":
 			timeouts[r.Name] = s.cfg.ProxymodTimeout
+		case scripts.Kind:
+			timeouts[r.Name] = s.cfg.ScriptTimeout
+			if t := scriptTimeouts[r.Name]; t > 0 {
+				timeouts[r.Name] = t
+			}
 		}
 	}
 	return worker.New(worker.Config{

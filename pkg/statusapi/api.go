@@ -38,6 +38,9 @@ type Config struct {
 	Admin Authorizer
 	// Timeout bounds each request's database work (default 10s).
 	Timeout time.Duration
+	// ScriptRoutePrefix starts the route names of script jobs, which GET /scriptlog shows
+	// (default "script.").
+	ScriptRoutePrefix string
 	// AppName is reported as taskApplicationName by the Python-compatible API.
 	AppName string
 	Logger  *slog.Logger
@@ -55,6 +58,9 @@ func New(cfg Config) (*API, error) {
 	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 10 * time.Second
+	}
+	if cfg.ScriptRoutePrefix == "" {
+		cfg.ScriptRoutePrefix = "script."
 	}
 	if cfg.AppName == "" {
 		cfg.AppName = "pacifica-dispatcher-go"
@@ -74,6 +80,8 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /status/{id}", a.withJob(http.StatusUnprocessableEntity, a.compatStatus))
 	mux.HandleFunc("GET /get/{id}", a.withJob(http.StatusUnprocessableEntity, a.compatGet))
 	mux.HandleFunc("GET /{$}", a.compatList)
+	mux.HandleFunc("GET /scriptlog", a.scriptLogs)
+	mux.HandleFunc("GET /scriptlog/{id}", a.withJob(http.StatusNotFound, a.scriptLog))
 }
 
 // withJob serves a request about the job named by {id}: an id that is not a UUID is

@@ -1,0 +1,105 @@
+package statusapi
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/pacifica/pacifica-dispatcher-go/pkg/intake"
+	"github.com/pacifica/pacifica-dispatcher-go/pkg/jobstore"
+)
+
+// scriptRun is a script job as dispatcher-k8s's GET /scriptlog showed its runs (uuid,
+// event, stdout, stderr, return_code, script_id, created, updated, deleted), with the
+// job's state, error and uploads besides.
+type scriptRun struct {
+	UUID       string          `json:"uuid"`
+	Event      json.RawMessage `json:"event"`
+	Stdout     string          `json:"stdout"`
+	Stderr     string          `json:"stderr"`
+	ReturnCode *int            `json:"return_code"`
+	ScriptID   string          `json:"script_id"`
+	Created    string          `json:"created"`
+	Updated    string          `json:"updated"`
+	Deleted    *string         `json:"deleted"`
+
+	State         jobstore.State  `json:"state"`
+	Error         string          `json:"error"`
+	Attempts      int             `json:"attempts"`
+	TransactionID *int64          `json:"transaction_id"`
+	Outputs       json.RawMessage `json:"outputs,omitempty"`
+	Truncated     bool            `json:"truncated,omitempty"`
+}
+
+// scriptDetails is the part of a script job's details (scripts.Run) the log shows.
+type scriptDetails struct {
+	Script     string          `json:"script"`
+	ReturnCode *int            `json:"return_code"`
+	Stdout     string          `json:"stdout"`
+	Stderr     string          `json:"stderr"`
+	Truncated  bool            `json:"truncated"`
+	Outputs    json.RawMessage `json:"outputs"`
+}
+
+func (a *API) scriptRunOf(ctx context.Context, j jobstore.Job) scriptRun {
+	var d scriptDetails
+	if len(j.Details) > 0 {
+		_ = json.Unmarshal(j.Details, &d)
+	}
+	if d.Script == "" {
+		d.Script = strings.TrimPrefix(j.Route, a.cfg.ScriptRoutePrefix)
+	}
+	v := scriptRun{UUID: j.ID.String(), Event: json.RawMessage("null"), Stdout: d.Stdout, Stderr: d.Stderr,
+		ReturnCode: d.ReturnCode, ScriptID: d.Script, Created: compatTime(j.ReceivedAt), Updated: compatTime(j.UpdatedAt),
+		State: j.State, Error: j.Error, Attempts: j.Attempts, TransactionID: j.TransactionID,
+		Outputs: d.Outputs, Truncated: d.Truncated}
+	if body, ct, err := a.cfg.Store.EventBody(ctx, j.ID); err == nil {
+		if ev, err := intake.Load(body, ct); err == nil {
+			v.Event = ev.Document()
+		}
+	}
+	return v
+}
+
+// scriptLog serves GET /scriptlog/{id}: one script run; 404 when unknown or not a script
+// job.
+func (a *API) scriptLog(ctx context.Context, w http.ResponseWriter, j jobstore.Job) {
+	if !strings.HasPrefix(j.Route, a.cfg.ScriptRoutePrefix) {
+		writeError(w, http.StatusNotFound, "no script run "+j.ID.String())
+		return
+	}
+	writeJSON(w, http.StatusOK, a.scriptRunOf(ctx, j))
+}
+
+// scriptLogs serves GET /scriptlog: the script runs, newest first. dispatcher-k8s listed
+// every run; this lists the newest ?limit= (default 100, at most jobstore.MaxLimit), and
+// ?script= selects one script's runs.
+func (a *API) scriptLogs(w http.ResponseWriter, r *http.Request) {
+	limit := 100
+	if s := r.URL.Query().Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > jobstore.MaxLimit {
+			writeError(w, http.StatusBadRequest, "limit: want a whole number from 1 to "+strconv.Itoa(jobstore.MaxLimit))
+			return
+		}
+		limit = n
+	}
+	f := jobstore.Filter{Limit: limit, RoutePrefix: a.cfg.ScriptRoutePrefix}
+	if s := r.URL.Query().Get("script"); s != "" {
+		f.Route = a.cfg.ScriptRoutePrefix + s
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), a.cfg.Timeout)
+	defer cancel()
+	page, err := a.cfg.Store.List(ctx, f)
+	if err != nil {
+		a.storeError(w, err, [16]byte{})
+		return
+	}
+	out := make([]scriptRun, 0, len(page.Jobs))
+	for _, j := range page.Jobs {
+		out = append(out, a.scriptRunOf(ctx, j))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
