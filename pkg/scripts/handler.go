@@ -25,7 +25,7 @@ const (
 	// that carry it match no route, so a script's output never triggers it again.
 	LineageKey = "Transactions._id"
 	// JobIDKey names the job that made the upload.
-	JobIDKey = "dispatcher.job_id"
+	JobIDKey = pacifica.JobIDKey
 	// OutputKey names the output directory (its name in the INI file).
 	OutputKey = "dispatcher.output"
 )
@@ -42,9 +42,10 @@ type Cart interface {
 	Download(ctx context.Context, files []pacifica.CartFile, dir string) error
 }
 
-// Ingest uploads a directory as a new transaction; *pacifica.IngestClient is one.
+// Ingest uploads a directory as a new transaction, at most once per name and job across
+// the job's attempts; *pacifica.IngestClient is one.
 type Ingest interface {
-	Upload(ctx context.Context, dir string, meta pacifica.UploadMeta) (int64, error)
+	UploadOnce(ctx context.Context, ledger pacifica.Ledger, name, dir string, meta pacifica.UploadMeta) (int64, error)
 }
 
 // HandlerConfig configures the script handler.
@@ -159,7 +160,9 @@ func (h *Handler) Run(ctx context.Context, j *worker.Job) (worker.Result, error)
 			j.Logf("output %s (%s) is empty: nothing to upload", u.out.Name, u.out.Directory)
 			continue
 		}
-		tx, err := h.cfg.Ingest.Upload(ctx, u.dir, uploadMeta(in, j, u))
+		// An output uploaded by an earlier attempt (which then failed or lost its worker) is
+		// not uploaded again.
+		tx, err := h.cfg.Ingest.UploadOnce(ctx, j, "output/"+u.out.Name, u.dir, uploadMeta(in, j, u))
 		if err != nil {
 			j.Logf("uploading output %s failed: %v", u.out.Name, err)
 			return result(), fmt.Errorf("uploading output %s of script %s: %w", u.out.Name, s.Name, err)

@@ -539,3 +539,32 @@ func TestScriptConfigurationErrorStopsStart(t *testing.T) {
 		t.Errorf("routes %v", names)
 	}
 }
+
+// A job with two output directories whose attempt fails after ingest accepted the first
+// upload: the retry uploads only what was not uploaded yet, so each output directory is
+// exactly one transaction.
+func TestScriptJobRetryDoesNotUploadTwice(t *testing.T) {
+	t.Parallel()
+	st := startScripts(t, map[string]string{
+		"two": "#!/bin/sh\necho 1 > first/a.txt\necho 2 > second/b.txt\n",
+	}, "[two:output_dirs]\nfirst =\nsecond =\n", false)
+	src := st.site.uploadSource(t, map[string]string{"a.txt": "alpha\n"}, "do_processing", "True")
+	// ingest's state endpoint fails once: the first upload is accepted, then the attempt
+	// fails on a transient error while waiting for it.
+	st.site.sim.SetFault(pacificasim.ServiceIngest, pacificasim.Fault{Status: http.StatusServiceUnavailable, Path: "/get_state", Count: 1})
+	ev, _ := st.site.sim.Transaction(src)
+	if code, answer := st.h.post("/receive", "application/json", ev.Event); code != http.StatusAccepted {
+		t.Fatalf("delivery: %d %v", code, answer)
+	}
+	j := st.h.jobsOf(src, 1, 60*time.Second)["script.two"]
+	if j.State != "succeeded" || j.Attempts != 2 {
+		t.Fatalf("job %+v, want succeeded on its second attempt", j)
+	}
+	count := map[string]int{}
+	for _, tx := range st.site.resultsOfJob(j.ID) {
+		count[keyValue(tx, scripts.OutputKey)]++
+	}
+	if count[`"first"`] != 1 || count[`"second"`] != 1 || len(count) != 2 {
+		t.Errorf("transactions per output directory %v, want exactly one each", count)
+	}
+}
