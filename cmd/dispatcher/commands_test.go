@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -24,5 +26,40 @@ func TestConfigCommands(t *testing.T) {
 	}
 	if code := run(context.Background(), []string{"nonsense"}, nil, &out, &errOut); code != 2 {
 		t.Errorf("unknown command exited %d", code)
+	}
+}
+
+func TestRoutesCommand(t *testing.T) {
+	dir := t.TempDir()
+	for name, body := range map[string]string{"reduce": "#!/bin/sh\n", ".hidden": "#!/bin/sh\n"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ini := filepath.Join(t.TempDir(), "config.ini")
+	if err := os.WriteFile(ini, []byte("[reduce]\nrouter_jsonpath = $[?(@[\"eventType\"] = \"org.pacifica.metadata.ingest\")]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("SCRIPT_DIR", dir)
+	t.Setenv("DISPATCHER_K8S_CONFIG", ini)
+	var out, errOut bytes.Buffer
+	if code := run(context.Background(), []string{"routes"}, nil, &out, &errOut); code != 0 {
+		t.Fatalf("routes: %d %s", code, errOut.String())
+	}
+	want := "proxymod (proxymod)\n"
+	if !strings.HasPrefix(out.String(), want) ||
+		!strings.Contains(out.String(), "script.reduce (script "+filepath.Join(dir, "reduce")+")\n    $[?(@[\"eventType\"] = \"org.pacifica.metadata.ingest\")]\n") ||
+		strings.Contains(out.String(), "hidden") {
+		t.Errorf("routes printed:\n%s", out.String())
+	}
+	// A filter that does not parse: routes and config check both name the script.
+	if err := os.WriteFile(ini, []byte("[reduce]\nrouter_jsonpath = $[?(\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"routes"}, {"config", "check"}} {
+		errOut.Reset()
+		if code := run(context.Background(), args, nil, &out, &errOut); code != 1 || !strings.Contains(errOut.String(), `script "reduce": router_jsonpath does not parse`) {
+			t.Errorf("%v with a bad filter: %d %q", args, code, errOut.String())
+		}
 	}
 }

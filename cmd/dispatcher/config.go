@@ -15,7 +15,8 @@ func runConfig(_ context.Context, args []string, _ io.Reader, stdout, stderr io.
 		fmt.Fprintln(stdout)
 		fmt.Fprintln(stdout, "Without an argument, prints every environment variable with its default and")
 		fmt.Fprintln(stdout, "meaning (a Markdown table). `check` loads the current environment and reports")
-		fmt.Fprintln(stdout, "the first problem, naming the variable; it exits 0 when the configuration is valid.")
+		fmt.Fprintln(stdout, "the problems, naming the variable (or the script of SCRIPT_DIR); it exits 0 when")
+		fmt.Fprintln(stdout, "the configuration is valid.")
 		return 0
 	}
 	switch {
@@ -26,7 +27,11 @@ func runConfig(_ context.Context, args []string, _ io.Reader, stdout, stderr io.
 		}
 		return 0
 	case len(args) == 1 && args[0] == "check":
-		if _, err := service.Load(); err != nil {
+		cfg, err := service.Load()
+		if err == nil {
+			_, _, err = service.LoadRoutes(cfg)
+		}
+		if err != nil {
 			fmt.Fprintln(stderr, "dispatcher:", err)
 			return 1
 		}

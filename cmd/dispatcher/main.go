@@ -36,6 +36,7 @@ func commands() []command {
 		{"serve", "run the service: receiver, status API and workers (see --role)", runServe},
 		{"migrate", "apply the job store's database migrations and exit", runMigrate},
 		{"config", "print the configuration variables, or check the environment (config check)", runConfig},
+		{"routes", "list the routes of the configuration: the proxymod route and one per script", runRoutes},
 		{"subscribe", "register this service's routes with Pacifica notifications (idempotent; --list, --remove)", runSubscribe},
 		{"version", "print the version", func(_ context.Context, _ []string, _ io.Reader, stdout, _ io.Writer) int {
 			fmt.Fprintln(stdout, "dispatcher", version)
