@@ -90,6 +90,22 @@ func (e *Event) Data() []byte {
 // 1.0/0.3 in binary, structured and batch modes. A batch gives several events. Errors wrap
 // ErrUnsupportedContentType or ErrMalformed and say what is wrong.
 func Parse(h http.Header, body []byte) ([]*Event, error) {
+	evs, err := parse(h, body)
+	if err != nil {
+		return nil, err
+	}
+	for i, ev := range evs {
+		if err := checkAttributes(ev); err != nil {
+			if len(evs) > 1 || ev.Mode == ModeBatch {
+				return nil, fmt.Errorf("batch event %d: %w", i, err)
+			}
+			return nil, err
+		}
+	}
+	return evs, nil
+}
+
+func parse(h http.Header, body []byte) ([]*Event, error) {
 	if h.Get("Ce-Specversion") != "" {
 		return parseBinary(h, body)
 	}

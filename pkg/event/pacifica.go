@@ -61,6 +61,10 @@ func fromPacifica(body []byte, f map[string]json.RawMessage) (*Event, error) {
 	ce := cloudevents.New()
 	ce.SetID(vals["eventID"])
 	ce.SetSource(vals["source"])
+	if ce.Source() == "" {
+		// The SDK drops a source that is not a URI reference (a control character...).
+		return nil, fmt.Errorf("%w: source: not a URI reference: %q", ErrMalformed, vals["source"])
+	}
 	ce.SetType(vals["eventType"])
 	ct := vals["contentType"]
 	if ct == "" {
