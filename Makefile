@@ -61,6 +61,13 @@ bench-intake: ## Only the intake rows of make bench: raw INSERT, raw publish and
 bench-pipeline: ## Only the end-to-end rows of make bench, at 1, 2 and 4 workers: jobs/s, latency, peak memory.
 	$(GO) run ./cmd/dispatcher-bench pipeline -jobs 40 -concurrency 1,2,4
 
+# Flags of make chaos, e.g. CHAOS_FLAGS="-events 500 -rate 10".
+CHAOS_FLAGS ?=
+
+.PHONY: chaos
+chaos: build ## Crash and fault run (~3 min): RabbitMQ and PostgreSQL restarted, processes killed, Pacifica failing, under load. Stops this machine's services, so it waits for flock -x /tmp/pacifica-services.lock.
+	flock -x /tmp/pacifica-services.lock $(BIN)/dispatcher-chaos -dispatcher $(BIN)/dispatcher $(CHAOS_FLAGS)
+
 .PHONY: demo
 demo: build ## Run the main job on the sample data, on this machine (see README).
 	$(GO) run ./cmd/demo

@@ -1,0 +1,243 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/pacifica/pacifica-dispatcher-go/cmd/internal/devenv"
+)
+
+// result is what the run found.
+type result struct {
+	sent, ok2xx, notOK   int
+	heldIn, finalReasons counter
+	retriedDeliveries    int
+	retryReasons         counter
+	unexplained          []string
+
+	distinctAccepted, expectedJobs int
+	noJobAnswers                   int // 2xx answers naming no job
+	unanswered                     int // jobs of events whose every try failed
+	inconsistent                   int // the same event answered with different jobs
+	lost                           []string
+	byState                        counter
+	created, notFinished           int
+	multiAttempt                   int
+	failedErrors                   counter
+
+	duplicated        map[string][]int64 // job id -> its uploads, when more than one
+	succeededNoUpload []string
+	wrongTransaction  []string
+	uploadsUnfinished []string // uploads of jobs that did not succeed
+
+	settled                     bool
+	settleTime, sendTime, total time.Duration
+	unexpected                  []string
+	faultErrs                   []error
+}
+
+func tally(outcomes []outcome, jobs map[string]jobView, uploads map[string][]int64, c *chaos) *result {
+	r := &result{heldIn: counter{}, finalReasons: counter{}, retryReasons: counter{}, byState: counter{},
+		failedErrors: counter{}, duplicated: map[string][]int64{}}
+	r.sent = len(outcomes)
+	eventJobs := map[int]string{}
+	accepted := map[int]bool{}
+	expected := map[string]int{} // job id -> distinct event number
+	explain := func(at time.Time, status int, reason string) {
+		kinds := []string{"receiver"}
+		if status == 503 {
+			kinds = []string{"postgres", "rabbitmq"}
+		} else if status != 0 {
+			kinds = nil
+		}
+		if !c.explained(at, kinds, 5*time.Second) {
+			r.unexplained = append(r.unexplained, fmt.Sprintf("%s at %s", reason, at.Format("15:04:05.000")))
+		}
+	}
+	for _, oc := range outcomes {
+		for _, f := range oc.retries {
+			r.retryReasons[f.reason]++
+			explain(f.at, f.status, f.reason)
+		}
+		if len(oc.retries) > 0 {
+			r.retriedDeliveries++
+		}
+		if oc.reason != "" {
+			r.notOK++
+			r.finalReasons[oc.reason]++
+			explain(oc.at, oc.status, oc.reason)
+			continue
+		}
+		r.ok2xx++
+		r.heldIn[oc.heldIn]++
+		accepted[oc.d.n] = true
+		if len(oc.jobs) == 0 {
+			r.noJobAnswers++
+			continue
+		}
+		ids := strings.Join(oc.jobs, ",")
+		if prev, ok := eventJobs[oc.d.n]; ok && prev != ids {
+			r.inconsistent++
+		}
+		eventJobs[oc.d.n] = ids
+		for _, id := range oc.jobs {
+			expected[id] = oc.d.n
+		}
+	}
+	r.distinctAccepted, r.expectedJobs = len(accepted), len(expected)
+	for id := range expected {
+		if _, ok := jobs[id]; !ok {
+			r.lost = append(r.lost, id)
+		}
+	}
+	sort.Strings(r.lost)
+	r.created = len(jobs)
+	for id, j := range jobs {
+		r.byState[j.State]++
+		if !final(j.State) {
+			r.notFinished++
+		}
+		if j.Attempts > 1 {
+			r.multiAttempt++
+		}
+		if j.State == "failed" {
+			r.failedErrors[firstLine(j.Error)]++
+		}
+		if _, ok := expected[id]; !ok {
+			r.unanswered++
+		}
+		ups := uploads[id]
+		switch {
+		case len(ups) > 1:
+			r.duplicated[id] = ups
+		case j.State == "succeeded" && len(ups) == 0:
+			r.succeededNoUpload = append(r.succeededNoUpload, id)
+		}
+		if j.State == "succeeded" && len(ups) >= 1 && (j.TransactionID == nil || !contains(ups, *j.TransactionID)) {
+			r.wrongTransaction = append(r.wrongTransaction, id)
+		}
+		if j.State != "succeeded" && len(ups) > 0 {
+			r.uploadsUnfinished = append(r.uploadsUnfinished, fmt.Sprintf("%s (%s, uploads %v)", id, j.State, ups))
+		}
+	}
+	return r
+}
+
+func contains(s []int64, v int64) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(s, "\n")
+	if len(s) > 160 {
+		s = s[:160] + "…"
+	}
+	return s
+}
+
+func (r *result) print(w io.Writer, base string) {
+	fmt.Fprintln(w, "events")
+	fmt.Fprintf(w, "  sent                         %6d\n", r.sent)
+	fmt.Fprintf(w, "  answered 2xx                 %6d   held in %s\n", r.ok2xx, r.heldIn)
+	fmt.Fprintf(w, "  answered otherwise           %6d   %s\n", r.notOK, r.finalReasons)
+	fmt.Fprintf(w, "  retried by the sender        %6d   failed tries: %s\n", r.retriedDeliveries, r.retryReasons)
+	fmt.Fprintf(w, "  distinct events accepted     %6d\n", r.distinctAccepted)
+	fmt.Fprintln(w, "jobs")
+	fmt.Fprintf(w, "  created                      %6d   (%d named by 2xx answers, %d of events never answered 2xx)\n",
+		r.created, r.expectedJobs, r.unanswered)
+	fmt.Fprintf(w, "  succeeded                    %6d\n", r.byState["succeeded"])
+	fmt.Fprintf(w, "  failed                       %6d   %s\n", r.byState["failed"], r.failedErrors)
+	if n := r.byState["cancelled"] + r.byState["unrouted"]; n > 0 {
+		fmt.Fprintf(w, "  cancelled or unrouted        %6d\n", n)
+	}
+	fmt.Fprintf(w, "  still not finished           %6d\n", r.notFinished)
+	fmt.Fprintf(w, "  run more than once           %6d   (jobs with more than one upload at ingest)\n", len(r.duplicated))
+	fmt.Fprintf(w, "  succeeded without upload     %6d\n", len(r.succeededNoUpload))
+	fmt.Fprintf(w, "  took more than one attempt   %6d\n", r.multiAttempt)
+	fmt.Fprintf(w, "  lost (accepted, no job)      %6d\n", len(r.lost)+r.noJobAnswers)
+	fmt.Fprintln(w, "time")
+	fmt.Fprintf(w, "  sending                      %7.1fs\n", r.sendTime.Seconds())
+	fmt.Fprintf(w, "  settle after the last answer %7.1fs\n", r.settleTime.Seconds())
+	fmt.Fprintf(w, "  whole run                    %7.1fs\n", r.total.Seconds())
+
+	shown := 0
+	for id, ups := range r.duplicated {
+		if shown == 3 {
+			break
+		}
+		shown++
+		fmt.Fprintf(w, "duplicate: job %s uploaded as transactions %v\n", id, ups)
+		var j struct {
+			History []struct {
+				N       int    `json:"n"`
+				Worker  string `json:"worker"`
+				Outcome string `json:"outcome"`
+				Error   string `json:"error"`
+			} `json:"attempt_history"`
+		}
+		if err := devenv.GetJSON(base+"/jobs/"+id, &j); err == nil {
+			for _, a := range j.History {
+				fmt.Fprintf(w, "    attempt %d on %s: %s %s\n", a.N, a.Worker, a.Outcome, firstLine(a.Error))
+			}
+		}
+	}
+	for _, l := range listSome("lost job", r.lost) {
+		fmt.Fprintln(w, l)
+	}
+	for _, l := range listSome("unexplained failure", r.unexplained) {
+		fmt.Fprintln(w, l)
+	}
+	for _, l := range listSome("succeeded without its upload", r.succeededNoUpload) {
+		fmt.Fprintln(w, l)
+	}
+	for _, l := range listSome("transaction id not its upload", r.wrongTransaction) {
+		fmt.Fprintln(w, l)
+	}
+	for _, l := range listSome("uploaded but did not succeed", r.uploadsUnfinished) {
+		fmt.Fprintln(w, l)
+	}
+	for _, u := range r.unexpected {
+		fmt.Fprintln(w, "process:", u)
+	}
+	for _, e := range r.faultErrs {
+		fmt.Fprintln(w, "fault not applied:", e)
+	}
+}
+
+func listSome(what string, items []string) []string {
+	var out []string
+	for i, it := range items {
+		if i == 5 {
+			out = append(out, fmt.Sprintf("%s: ... and %d more", what, len(items)-5))
+			break
+		}
+		out = append(out, what+": "+it)
+	}
+	return out
+}
+
+func (r *result) verdict(w io.Writer, o options) bool {
+	return printVerdict(w, []expectation{
+		{len(r.lost) == 0 && r.noJobAnswers == 0 && r.inconsistent == 0,
+			fmt.Sprintf("no accepted event lost (%d lost, %d answers naming no job, %d events answered with different jobs)",
+				len(r.lost), r.noJobAnswers, r.inconsistent)},
+		{len(r.duplicated) == 0, fmt.Sprintf("no job uploaded twice (%d)", len(r.duplicated))},
+		{r.settled && r.notFinished == 0, fmt.Sprintf("nothing stuck: every job final within %s of the last answer (%d not)", o.settle, r.notFinished)},
+		{len(r.unexplained) == 0, fmt.Sprintf("every non-2xx answer or connection error explained by a fault (%d unexplained)", len(r.unexplained))},
+		{r.byState["succeeded"] == r.created,
+			fmt.Sprintf("every job succeeded (the faults are transient; JOB_MAX_ATTEMPTS=20): %d of %d", r.byState["succeeded"], r.created)},
+		{len(r.succeededNoUpload) == 0 && len(r.wrongTransaction) == 0 && len(r.uploadsUnfinished) == 0,
+			fmt.Sprintf("every succeeded job has its upload and only they do (%d without, %d wrong id, %d uploads of unsucceeded jobs)",
+				len(r.succeededNoUpload), len(r.wrongTransaction), len(r.uploadsUnfinished))},
+		{len(r.unexpected) == 0, fmt.Sprintf("no dispatcher process ended by itself (%d)", len(r.unexpected))},
+		{len(r.faultErrs) == 0, fmt.Sprintf("every fault was applied (%d errors)", len(r.faultErrs))},
+	})
+}
