@@ -15,6 +15,7 @@ package main
 import (
 	"context"
 	"debug/buildinfo"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -82,6 +83,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.env.queueType, "queue-type", "quorum", "RabbitMQ queue type of the raw publishes and of the dispatcher (the service's default is quorum)")
 	timeout := fs.Duration("timeout", 9*time.Minute, "give up after this long")
 	if err := fs.Parse(args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
 		return 2
 	}
 	if fs.NArg() > 0 {
@@ -152,13 +156,14 @@ func bench(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 	progress := func(format string, args ...any) {
 		fmt.Fprintf(stderr, "[%5.1fs] %s\n", time.Since(began).Seconds(), fmt.Sprintf(format, args...))
 	}
-	if env.dispatcher == "" {
+	built := env.dispatcher == ""
+	if built {
 		progress("go build ./cmd/dispatcher")
 	}
 	if env.dispatcher, err = dispatcherBinary(ctx, env.dispatcher, env.tmp); err != nil {
 		return err
 	}
-	header(ctx, stdout, o)
+	header(ctx, stdout, o, built)
 
 	t := &table{cols: benchColumns}
 	if o.intake {
@@ -197,7 +202,7 @@ func bench(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 }
 
 // header prints the conditions of the run.
-func header(ctx context.Context, w io.Writer, o *options) {
+func header(ctx context.Context, w io.Writer, o *options, built bool) {
 	env := &o.env
 	pg, mq := serverVersions(ctx, env.dbURL, env.mqURL)
 	goDisp := "?"
@@ -208,7 +213,11 @@ func header(ctx context.Context, w io.Writer, o *options) {
 	fmt.Fprintf(w, "machine:    %d CPUs (%s/%s); benchmark %s, dispatcher %s\n", runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version(), goDisp)
 	fmt.Fprintf(w, "services:   PostgreSQL %s at %s; RabbitMQ %s at %s\n", pg, devenv.Redact(env.dbURL), mq, devenv.Redact(env.mqURL))
 	fmt.Fprintf(w, "queues:     %s (raw publishes and the dispatcher's), persistent messages, publisher confirms\n", env.queueType)
-	fmt.Fprintf(w, "dispatcher: %s serve, one child process per part, private schema and queues; simulated Pacifica in the benchmark's process\n", env.dispatcher)
+	bin := env.dispatcher
+	if built {
+		bin = "./cmd/dispatcher (built from this tree)"
+	}
+	fmt.Fprintf(w, "dispatcher: `%s serve`, a child process per part, private schema and queues; simulated Pacifica runs in the benchmark's process\n", bin)
 	var parts []string
 	if o.intake {
 		parts = append(parts, fmt.Sprintf("load %s per measurement at concurrency %s, sample event %d B", o.duration, joinInts(o.levels), len(env.sample)))

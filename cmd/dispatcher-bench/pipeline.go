@@ -34,11 +34,11 @@ func (r pipelineResult) rate() float64 { return float64(r.n) / r.span.Seconds() 
 // rows adds the run's rows (throughput and latency, then memory) to t.
 func (r pipelineResult) rows(t *table) {
 	per := func(d time.Duration) string { return fmtDuration(d / time.Duration(r.n)) }
-	t.add("end-to-end small proxymod jobs", fmt.Sprintf("%d workers, %d jobs at once, 1 model each", r.workers, r.n),
+	t.add("end-to-end small proxymod jobs", fmt.Sprintf("%s, %d jobs at once, 1 model each", plural(r.workers, "worker"), r.n),
 		fmtRate(r.rate(), "jobs"), fmtLatency(r.lat, .50), fmtLatency(r.lat, .95), fmtLatency(r.lat, .99),
 		fmt.Sprintf("received -> result ingested; all in %s; CPU/job: dispatcher %s, Python %s",
 			fmtDuration(r.span), per(r.cpu.Self), per(r.cpu.Children)))
-	t.add(fmt.Sprintf("dispatcher peak RSS, %d workers", r.workers), "serve ROLE=all (child), that run",
+	t.add("dispatcher peak RSS, "+plural(r.workers, "worker"), "serve ROLE=all (child), that run",
 		fmtMiB(r.mem.Peak), "", "", "", "VmHWM, Python children not included; RSS at the end "+fmtMiB(r.mem.RSS))
 }
 

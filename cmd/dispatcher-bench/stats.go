@@ -104,3 +104,11 @@ func parseLevels(s string) ([]int, error) {
 	}
 	return out, nil
 }
+
+// plural prints n and the noun, with an s unless n is 1.
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}

@@ -86,6 +86,8 @@ func TestFormatting(t *testing.T) {
 		{fmtDuration(111_940 * time.Microsecond), "111.9ms"},
 		{fmtDuration(1214 * time.Millisecond), "1.21s"},
 		{fmtLatency(nil, .5), "-"},
+		{plural(1, "worker"), "1 worker"},
+		{plural(2, "worker"), "2 workers"},
 	} {
 		if tc.got != tc.want {
 			t.Errorf("got %q, want %q", tc.got, tc.want)
