@@ -69,18 +69,32 @@ func Run(ctx context.Context, c Cmd) (Result, error) {
 	if err := ctx.Err(); err != nil {
 		return Result{ExitCode: -1}, fmt.Errorf("subprocess: not started: %w", context.Cause(ctx))
 	}
+	mark := runMark()
 	cmd := exec.Command(c.Path, c.Args...)
 	cmd.Dir = c.Dir
-	cmd.Env = c.Env
-	if cmd.Env == nil {
-		cmd.Env = []string{}
-	}
+	cmd.Env = append(append([]string{}, c.Env...), markVar+"="+mark)
 	cmd.Stdin = nil
-	cmd.Stdout = orDiscard(c.Stdout)
-	cmd.Stderr = orDiscard(c.Stderr)
+	// The output goes through pipes of our own, not exec's: exec's Wait waits until every
+	// holder of the pipes closes them, and a leftover child (a model that forked and
+	// returned) would hold the run until it ends.
+	stdout, err := newDrain(c.Stdout)
+	if err != nil {
+		return Result{ExitCode: -1}, fmt.Errorf("subprocess: %w", err)
+	}
+	stderr, err := newDrain(c.Stderr)
+	if err != nil {
+		stdout.abort()
+		return Result{ExitCode: -1}, fmt.Errorf("subprocess: %w", err)
+	}
+	cmd.Stdout, cmd.Stderr = stdout.w, stderr.w
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	start := time.Now()
-	if err := cmd.Start(); err != nil {
+	err = cmd.Start()
+	stdout.started()
+	stderr.started()
+	if err != nil {
+		stdout.abort()
+		stderr.abort()
 		return Result{ExitCode: -1}, fmt.Errorf("subprocess: start %s: %w", c.Path, err)
 	}
 	pgid := cmd.Process.Pid
@@ -104,11 +118,17 @@ func Run(ctx context.Context, c Cmd) (Result, error) {
 		}
 		_ = syscall.Kill(-pgid, syscall.SIGKILL)
 	}()
-	err := cmd.Wait()
+	err = cmd.Wait()
 	close(done)
 	killed.Wait()
-	// Whatever the child left running in its group goes with it.
+	// Whatever the child left running goes with it: its process group, and processes that
+	// left the group (a daemon in its own session) but carry the run's mark.
 	_ = syscall.Kill(-pgid, syscall.SIGKILL)
+	killMarked(mark)
+	// Once they are dead the pipes reach end of file; a holder that escaped both (it
+	// dropped its environment) is cut off after drainGrace.
+	stdout.wait(drainGrace)
+	stderr.wait(drainGrace)
 
 	res := Result{Duration: time.Since(start), ExitCode: cmd.ProcessState.ExitCode()}
 	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
@@ -125,13 +145,6 @@ func Run(ctx context.Context, c Cmd) (Result, error) {
 		return res, fmt.Errorf("subprocess: %s: %w", c.Path, err)
 	}
 	return res, nil
-}
-
-func orDiscard(w io.Writer) io.Writer {
-	if w == nil {
-		return io.Discard
-	}
-	return w
 }
 
 // CleanEnv returns the environment a child gets: a fixed PATH, HOME and TMPDIR in its
