@@ -7,6 +7,8 @@ PKGS      ?= ./...
 export TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
 export TEST_BROKER_URL   ?= amqp://guest:guest@127.0.0.1:5672/
 FUZZTIME  ?= 10s
+# make hostile runs every fuzz target for this long (keeps the whole run under ~5 minutes).
+HOSTILE_FUZZTIME ?= 5s
 BENCHTIME ?= 5s
 BENCHSIZE ?= 1GiB
 
@@ -52,6 +54,15 @@ fuzz: ## Run every fuzz target for FUZZTIME each (default 10s).
 .PHONY: bench
 bench: ## One table of load figures (~2-3 min): raw PostgreSQL/RabbitMQ, durable intake, end-to-end jobs, memory, 1 GiB transfers.
 	$(GO) run ./cmd/dispatcher-bench all -duration $(BENCHTIME) -concurrency 1,16,64 -jobs 40 -workers 2 -transfer-size $(BENCHSIZE)
+
+.PHONY: hostile
+hostile: ## The hostile-input catalogue, slow cases included, with its table; then every fuzz target for HOSTILE_FUZZTIME (5s).
+	@mkdir -p $(BIN)
+	HOSTILE=all $(GO) test -count=1 -timeout 15m -run '^TestHostile$$' -v ./pkg/service > $(BIN)/hostile.log 2>&1; \
+	  rc=$$?; grep -a -E '^\s*--- (FAIL|SKIP)|hostile[a-z_]*_test.go:[0-9]+: ' $(BIN)/hostile.log | grep -av 'level=' || true; \
+	  sed -n '/^hostile-input catalogue/,/^$$/p' $(BIN)/hostile.log; \
+	  grep -a -E '^(ok|FAIL|--- FAIL)' $(BIN)/hostile.log; echo "full log: $(BIN)/hostile.log"; exit $$rc
+	$(MAKE) --no-print-directory fuzz FUZZTIME=$(HOSTILE_FUZZTIME)
 
 .PHONY: bench-intake
 bench-intake: ## Only the intake rows of make bench: raw INSERT, raw publish and durable intake at concurrency 16 and 64.
