@@ -98,8 +98,10 @@ func startHostileEnv(t *testing.T) *hostileEnv {
 		e.victims[p] = content
 	}
 	e.s = startSite(t)
+	scriptDir, scriptINI := writeHostileScripts(t, e.root)
 	e.h = startHarness(t, func(c *Config) {
 		e.s.workerConfig(t, c)
+		c.ScriptDir, c.ScriptConfig = scriptDir, scriptINI
 		c.DataDir = filepath.Join(e.root, "data")
 		c.MaxEventBytes = 8 << 20
 		c.MaxAttempts = 3
@@ -412,6 +414,7 @@ func TestHostile(t *testing.T) {
 	cases = append(cases, iniCases()...)
 	cases = append(cases, pacificaCases()...)
 	cases = append(cases, modelCases()...)
+	cases = append(cases, scriptCases()...)
 	var results []*hostileResult
 	seen := map[string]bool{}
 	for _, c := range cases {
