@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -17,6 +18,12 @@ type localServices struct {
 }
 
 func findServices() (*localServices, error) {
+	// The daemons this run restarts must not inherit its open files: a lock taken by
+	// `flock FILE dispatcher-chaos` (fd 3, inherited without close-on-exec) would otherwise
+	// stay held by PostgreSQL or RabbitMQ long after the run.
+	for fd := 3; fd < 256; fd++ {
+		syscall.CloseOnExec(fd)
+	}
 	for _, tool := range []string{"rabbitmqctl", "pg_ctlcluster", "pg_isready"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			return nil, fmt.Errorf("%s is not on PATH: the run stops and starts this machine's services", tool)
