@@ -60,6 +60,11 @@ type Script struct {
 // configures each from the INI file at iniPath (a missing file means every default). Any
 // error stops the start and names the script.
 func Load(dir, iniPath string) ([]Script, error) {
+	// Scripts run in their job directory: a relative SCRIPT_DIR would not be found there.
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("script directory: %w", err)
+	}
 	entries, err := os.ReadDir(dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil

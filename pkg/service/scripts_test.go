@@ -45,6 +45,12 @@ func startScripts(t *testing.T, files map[string]string, ini string, subscribe b
 	if err := os.WriteFile(iniPath, []byte(ini), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	return startScriptsIn(t, dir, iniPath, subscribe)
+}
+
+// startScriptsIn is startScripts on an existing script directory and INI file.
+func startScriptsIn(t *testing.T, dir, iniPath string, subscribe bool) *scriptSetup {
+	t.Helper()
 	s := startSite(t)
 	h := startHarness(t, func(c *Config) {
 		s.workerConfig(t, c)
@@ -245,7 +251,7 @@ func TestScriptJobEndToEnd(t *testing.T) {
 		env[k] = v
 	}
 	allowed := map[string]bool{"PATH": true, "HOME": true, "TMPDIR": true, "LANG": true, "LC_ALL": true,
-		"PYTHONUNBUFFERED": true, "PWD": true, "SHLVL": true, "OLDPWD": true, "_": true, "SITE_NAME": true}
+		"PYTHONUNBUFFERED": true, "PACIFICA_DISPATCHER_RUN": true, "PWD": true, "SHLVL": true, "OLDPWD": true, "_": true, "SITE_NAME": true}
 	for k := range env {
 		if !allowed[k] && !strings.HasPrefix(k, "DISPATCHER_") {
 			t.Errorf("the script's environment has %s, which the documentation does not give it", k)
@@ -566,5 +572,23 @@ func TestScriptJobRetryDoesNotUploadTwice(t *testing.T) {
 	}
 	if count[`"first"`] != 1 || count[`"second"`] != 1 || len(count) != 2 {
 		t.Errorf("transactions per output directory %v, want exactly one each", count)
+	}
+}
+
+// The example script and configuration of deploy/ (what docker-compose mounts) run as
+// documented.
+func TestDeployExampleScript(t *testing.T) {
+	t.Parallel()
+	st := startScriptsIn(t, filepath.Join("..", "..", "deploy", "scripts.d"),
+		filepath.Join("..", "..", "deploy", "dispatcher-k8s", "config.ini"), true)
+	src := st.site.uploadSource(t, map[string]string{"data/one.txt": "1\n", "two.txt": "22\n"}, "do_processing", "True")
+	j := st.h.jobsOf(src, 1, 60*time.Second)["script.example"]
+	if j.State != "succeeded" {
+		t.Fatalf("job %+v", j)
+	}
+	res := st.site.resultsOfJob(j.ID)
+	if len(res) != 1 || keyValue(res[0], "do_processing") != `"False"` || keyValue(res[0], "example.files") != `"2"` ||
+		!fileNames(res[0])["files.txt"] || !fileNames(res[0])["sizes.txt"] {
+		t.Errorf("the example's upload: %+v", res)
 	}
 }
