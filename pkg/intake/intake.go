@@ -29,8 +29,8 @@ var ErrUnavailable = errors.New("intake: neither the job store nor the broker ca
 type Store interface {
 	Record(ctx context.Context, ev jobstore.NewEvent, jobs []jobstore.NewJob) ([]jobstore.Recorded, error)
 	RecordMany(ctx context.Context, items []jobstore.Item) ([][]jobstore.Recorded, error)
-	Pending(ctx context.Context, limit int) ([]uuid.UUID, error)
-	MarkPublished(ctx context.Context, ids []uuid.UUID) error
+	Pending(ctx context.Context, limit int) ([]jobstore.Publication, error)
+	MarkPublished(ctx context.Context, ps []jobstore.Publication) error
 }
 
 // Publisher is what intake needs of the broker.
@@ -110,7 +110,7 @@ func (c *Config) defaults() error {
 // Intake accepts events. Create it with New and start its background publishers with Run.
 type Intake struct {
 	cfg     Config
-	publish chan jobMessage
+	publish chan outgoing
 	commits chan commitRequest
 	running atomic.Bool
 }
@@ -120,7 +120,7 @@ func New(cfg Config) (*Intake, error) {
 	if err := cfg.defaults(); err != nil {
 		return nil, err
 	}
-	return &Intake{cfg: cfg, publish: make(chan jobMessage, cfg.PublishBuffer),
+	return &Intake{cfg: cfg, publish: make(chan outgoing, cfg.PublishBuffer),
 		commits: make(chan commitRequest, maxGroup*cfg.Committers)}, nil
 }
 

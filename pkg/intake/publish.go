@@ -19,7 +19,12 @@ type JobMessage struct {
 	Route string    `json:"route"`
 }
 
-type jobMessage = JobMessage
+// outgoing is a new job for the background publishers: its message, and the version to
+// mark published once the broker confirmed it.
+type outgoing struct {
+	msg JobMessage
+	pub jobstore.Publication
+}
 
 // enqueue hands the newly created queued jobs to the background publishers. When their
 // buffer is full the jobs stay unpublished in the store, where the relay finds them.
@@ -29,7 +34,7 @@ func (in *Intake) enqueue(rec []jobstore.Recorded) {
 			continue
 		}
 		select {
-		case in.publish <- JobMessage{JobID: r.Job.ID, Route: r.Job.Route}:
+		case in.publish <- outgoing{msg: JobMessage{JobID: r.Job.ID, Route: r.Job.Route}, pub: jobstore.PublicationOf(r.Job)}:
 		default:
 			in.cfg.Metrics.publishDeferred.Inc()
 		}
@@ -40,7 +45,7 @@ func (in *Intake) enqueue(rec []jobstore.Recorded) {
 // cancelled. Jobs still waiting to be published then are left to the relay (they are
 // unpublished in the store).
 func (in *Intake) Run(ctx context.Context) {
-	marks := make(chan uuid.UUID, in.cfg.PublishBuffer)
+	marks := make(chan jobstore.Publication, in.cfg.PublishBuffer)
 	var wg sync.WaitGroup
 	for range in.cfg.Committers {
 		wg.Add(1)
@@ -59,9 +64,9 @@ func (in *Intake) Run(ctx context.Context) {
 				select {
 				case <-ctx.Done():
 					return
-				case m := <-in.publish:
-					if in.publishJob(ctx, m) {
-						marks <- m.JobID
+				case o := <-in.publish:
+					if in.publishJob(ctx, o.msg) {
+						marks <- o.pub
 					}
 				}
 			}
@@ -96,9 +101,9 @@ func (in *Intake) publishJob(ctx context.Context, m JobMessage) bool {
 
 // markPublished records confirmed publishes in batches, so that a busy intake does not pay
 // one extra PostgreSQL round trip per job.
-func (in *Intake) markPublished(ids <-chan uuid.UUID) {
+func (in *Intake) markPublished(ids <-chan jobstore.Publication) {
 	const maxBatch = 256
-	batch := make([]uuid.UUID, 0, maxBatch)
+	batch := make([]jobstore.Publication, 0, maxBatch)
 	flush := func() {
 		if len(batch) == 0 {
 			return

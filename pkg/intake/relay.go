@@ -4,7 +4,7 @@ import (
 	"context"
 	"time"
 
-	"github.com/google/uuid"
+	"github.com/pacifica/pacifica-dispatcher-go/pkg/jobstore"
 )
 
 // Relay publishes, until ctx is cancelled, every queued job that is not on the broker yet:
@@ -34,7 +34,7 @@ func (in *Intake) Relay(ctx context.Context, interval time.Duration) {
 // relayOnce publishes up to limit pending jobs and returns how many it found.
 func (in *Intake) relayOnce(ctx context.Context, limit int) int {
 	qctx, cancel := context.WithTimeout(ctx, in.cfg.RecordTimeout)
-	ids, err := in.cfg.Store.Pending(qctx, limit)
+	pending, err := in.cfg.Store.Pending(qctx, limit)
 	cancel()
 	if err != nil {
 		if ctx.Err() == nil {
@@ -42,12 +42,12 @@ func (in *Intake) relayOnce(ctx context.Context, limit int) int {
 		}
 		return 0
 	}
-	published := make([]uuid.UUID, 0, len(ids))
-	for _, id := range ids {
-		if !in.publishJob(ctx, JobMessage{JobID: id}) {
+	published := make([]jobstore.Publication, 0, len(pending))
+	for _, p := range pending {
+		if !in.publishJob(ctx, JobMessage{JobID: p.ID}) {
 			break // the broker is down: try again on the next tick
 		}
-		published = append(published, id)
+		published = append(published, p)
 	}
 	if len(published) > 0 {
 		mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), in.cfg.RecordTimeout)
@@ -57,8 +57,8 @@ func (in *Intake) relayOnce(ctx context.Context, limit int) int {
 		cancel()
 		in.cfg.Metrics.relayed.Add(float64(len(published)))
 	}
-	if len(published) < len(ids) {
+	if len(published) < len(pending) {
 		return 0
 	}
-	return len(ids)
+	return len(pending)
 }

@@ -37,29 +37,53 @@ type Count struct {
 	N     int64
 }
 
-// Pending returns the outbox: queued jobs not yet on the broker whose time has come, with
-// the attempt number each is at (pass both back to MarkPublished).
-func (s *Store) Pending(ctx context.Context, limit int) ([]uuid.UUID, error) {
-	rows, err := s.pool.Query(ctx, `SELECT id FROM jobs
+// Publication names one queued incarnation of a job: its id and its updated_at when it
+// was read. Every change of state (claim, reschedule, reclaim, cancel, retry) moves
+// updated_at, so a publication read before a change no longer matches after it.
+type Publication struct {
+	ID      uuid.UUID
+	Version time.Time
+}
+
+// PublicationOf is the publication of a job as read.
+func PublicationOf(j Job) Publication { return Publication{ID: j.ID, Version: j.UpdatedAt} }
+
+// Pending returns the outbox: queued jobs not yet on the broker whose time has come, each
+// with the version it is at (pass them back to MarkPublished once published).
+func (s *Store) Pending(ctx context.Context, limit int) ([]Publication, error) {
+	rows, err := s.pool.Query(ctx, `SELECT id, updated_at FROM jobs
 		WHERE state = 'queued' AND NOT published AND next_attempt_at <= now()
 		ORDER BY next_attempt_at LIMIT $1`, limit)
 	if err != nil {
 		return nil, fmt.Errorf("jobstore: pending jobs: %w", err)
 	}
-	ids, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+	ps, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Publication, error) {
+		var p Publication
+		err := r.Scan(&p.ID, &p.Version)
+		return p, err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("jobstore: pending jobs: %w", err)
 	}
-	return ids, nil
+	return ps, nil
 }
 
-// MarkPublished records that the jobs' messages are on the broker. Only jobs still queued
-// and not published since are marked.
-func (s *Store) MarkPublished(ctx context.Context, ids []uuid.UUID) error {
-	_, err := s.pool.Exec(ctx, `UPDATE jobs SET published = true
-		WHERE id = ANY($1) AND state = 'queued' AND NOT published AND next_attempt_at <= now()`, ids)
+// MarkPublished records that the jobs' messages are on the broker. Only jobs still at the
+// version published are marked: a job that a worker claimed from that very message and
+// handed back to the queue meanwhile (a transient failure, a lost lease) needs a new
+// message, and stays in the outbox.
+func (s *Store) MarkPublished(ctx context.Context, ps []Publication) error {
+	ids := make([]uuid.UUID, len(ps))
+	versions := make([]time.Time, len(ps))
+	for i, p := range ps {
+		ids[i], versions[i] = p.ID, p.Version
+	}
+	_, err := s.pool.Exec(ctx, `UPDATE jobs j SET published = true
+		FROM unnest($1::uuid[], $2::timestamptz[]) AS p(id, version)
+		WHERE j.id = p.id AND j.updated_at = p.version
+			AND j.state = 'queued' AND NOT j.published AND j.next_attempt_at <= now()`, ids, versions)
 	if err != nil {
-		return fmt.Errorf("jobstore: mark %d jobs published: %w", len(ids), err)
+		return fmt.Errorf("jobstore: mark %d jobs published: %w", len(ps), err)
 	}
 	return nil
 }

@@ -212,7 +212,7 @@ func TestLifecycle(t *testing.T) {
 	id := record(t, s, "life", time.Now(), "r")[0].Job.ID
 
 	pending, err := s.Pending(ctx, 10)
-	if err != nil || len(pending) != 1 || pending[0] != id {
+	if err != nil || len(pending) != 1 || pending[0].ID != id {
 		t.Fatalf("Pending = %v, %v", pending, err)
 	}
 	if err := s.MarkPublished(ctx, pending); err != nil {
@@ -282,6 +282,54 @@ func TestLifecycle(t *testing.T) {
 	counts, err := s.Counts(ctx)
 	if err != nil || len(counts) != 1 || counts[0] != (Count{Route: "r", State: Succeeded, N: 1}) {
 		t.Errorf("Counts = %+v, %v", counts, err)
+	}
+}
+
+// The message of a job can be consumed, and the job claimed, failed and handed back to the
+// queue, before the publisher marks it published: that mark must not stick to the new
+// queued incarnation, which has no message yet, or the job waits in the queue forever.
+func TestMarkPublishedIgnoresAJobHandedBackMeanwhile(t *testing.T) {
+	t.Parallel()
+	s := open(t)
+	ctx := context.Background()
+	rec := record(t, s, "handed-back", time.Now(), "r")[0].Job
+	tests := []struct {
+		name string
+		read func() []Publication
+	}{
+		{"new job, published at intake", func() []Publication { return []Publication{PublicationOf(rec)} }},
+		{"retry, published by the relay", func() []Publication {
+			p, err := s.Pending(ctx, 10)
+			if err != nil || len(p) != 1 {
+				t.Fatalf("Pending = %v, %v", p, err)
+			}
+			return p
+		}},
+	}
+	for _, tt := range tests {
+		published := tt.read()
+		// A worker takes the message at once, fails transiently, and reschedules the job
+		// with a backoff that is over by the time the publisher marks it.
+		if _, err := s.Claim(ctx, rec.ID, "w1", time.Minute); err != nil {
+			t.Fatalf("%s: claim: %v", tt.name, err)
+		}
+		if _, err := s.Reschedule(ctx, rec.ID, "w1", "cartd: 503", time.Now()); err != nil {
+			t.Fatalf("%s: reschedule: %v", tt.name, err)
+		}
+		if err := s.MarkPublished(ctx, published); err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		p, err := s.Pending(ctx, 10)
+		if err != nil || len(p) != 1 || p[0].ID != rec.ID {
+			t.Fatalf("%s: the rescheduled job is not in the outbox any more: Pending = %v, %v", tt.name, p, err)
+		}
+	}
+	p, _ := s.Pending(ctx, 10)
+	if err := s.MarkPublished(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	if p, _ := s.Pending(ctx, 10); len(p) != 0 {
+		t.Errorf("a job marked at its current version is still pending: %v", p)
 	}
 }
 
