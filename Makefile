@@ -52,7 +52,7 @@ fuzz: ## Run every fuzz target for FUZZTIME each (default 10s).
 	done
 
 .PHONY: bench
-bench: ## One table of load figures (~2-3 min): raw PostgreSQL/RabbitMQ, durable intake, end-to-end jobs, memory, 1 GiB transfers.
+bench: ## One table of load figures (~1.5 min on 2 CPUs): raw PostgreSQL/RabbitMQ, durable intake, end-to-end jobs, memory, 1 GiB transfers.
 	$(GO) run ./cmd/dispatcher-bench all -duration $(BENCHTIME) -concurrency 1,16,64 -jobs 40 -workers 2 -transfer-size $(BENCHSIZE)
 
 .PHONY: hostile
