@@ -242,9 +242,9 @@ func (h *Handler) execute(ctx context.Context, j *worker.Job, s Script, in *even
 	})
 	_ = stdout.Close()
 	_ = stderr.Close()
+	// The log keeps the end of each stream; it is cut when a stream filled what is kept.
+	run.Truncated = len(stdout.Tail()) >= h.cfg.LogKeep || len(stderr.Tail()) >= h.cfg.LogKeep
 	run.Stdout, run.Stderr = printable(stdout.Tail()), printable(stderr.Tail())
-	run.Truncated = stdout.Truncated() || stderr.Truncated() ||
-		len(run.Stdout) == h.cfg.LogKeep || len(run.Stderr) == h.cfg.LogKeep
 	run.Duration = res.Duration.Seconds()
 	if res.Signal != 0 {
 		run.Signal = res.Signal.String()
