@@ -25,6 +25,7 @@ type result struct {
 	lost                           []string
 	byState                        counter
 	created, notFinished           int
+	stuck                          []string
 	multiAttempt                   int
 	failedErrors                   counter
 
@@ -99,6 +100,7 @@ func tally(outcomes []outcome, jobs map[string]jobView, uploads map[string][]int
 		r.byState[j.State]++
 		if !final(j.State) {
 			r.notFinished++
+			r.stuck = append(r.stuck, fmt.Sprintf("%s %s after %d attempts: %s", id, j.State, j.Attempts, firstLine(j.Error)))
 		}
 		if j.Attempts > 1 {
 			r.multiAttempt++
@@ -188,6 +190,10 @@ func (r *result) print(w io.Writer, base string) {
 				fmt.Fprintf(w, "    attempt %d on %s: %s %s\n", a.N, a.Worker, a.Outcome, firstLine(a.Error))
 			}
 		}
+	}
+	sort.Strings(r.stuck)
+	for _, l := range listSome("not finished", r.stuck) {
+		fmt.Fprintln(w, l)
 	}
 	for _, l := range listSome("lost job", r.lost) {
 		fmt.Fprintln(w, l)
