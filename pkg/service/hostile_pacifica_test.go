@@ -116,6 +116,6 @@ func modelCases() []hostileCase {
 		{name: "model/exits the interpreter", deliver: pyModel("import os\ndef loose_coupling(*configs):\n    os._exit(7)\n"),
 			want: failedWith("the Python interpreter", "exit status 7")},
 		{name: "model/kills itself", deliver: pyModel("import os, signal\ndef loose_coupling(*configs):\n    os.kill(os.getpid(), signal.SIGKILL)\n"),
-			want: failedWith("the Python interpreter", "killed by signal")},
+			want: failedWith("the Python interpreter", "killed by signal 9 (killed)")},
 	}
 }

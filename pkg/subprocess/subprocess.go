@@ -51,7 +51,8 @@ type ExitError struct{ Result }
 
 func (e *ExitError) Error() string {
 	if e.Signal != 0 {
-		return fmt.Sprintf("killed by signal %s", e.Signal)
+		// "killed by signal 9 (killed)", not the bare "killed by signal killed".
+		return fmt.Sprintf("killed by signal %d (%s)", int(e.Signal), e.Signal)
 	}
 	return fmt.Sprintf("exit status %d", e.ExitCode)
 }
