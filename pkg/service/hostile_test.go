@@ -430,6 +430,12 @@ func TestHostile(t *testing.T) {
 			results = append(results, e.run(t, c))
 		})
 	}
+	for _, c := range apiCases() {
+		t.Run(c.name, func(t *testing.T) {
+			e.t = t
+			results = append(results, e.runAPI(t, c))
+		})
+	}
 	e.t = t
 	for _, sub := range e.s.sim.Subscriptions() {
 		if !sub.Active() {

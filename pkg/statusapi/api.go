@@ -127,6 +127,12 @@ func (a *API) listJobs(w http.ResponseWriter, r *http.Request) {
 		}
 		f.Limit = n
 	}
+	for name, v := range map[string]string{"route": f.Route, "event_id": f.EventID} {
+		if err := checkText(name, v); err != nil {
+			writeError(w, http.StatusBadRequest, err.Error())
+			return
+		}
+	}
 	if f.State != "" && !jobstore.State(f.State).Valid() {
 		writeError(w, http.StatusBadRequest, fmt.Sprintf("state: unknown state %q", f.State))
 		return

@@ -88,6 +88,10 @@ func (a *API) scriptLogs(w http.ResponseWriter, r *http.Request) {
 	}
 	f := jobstore.Filter{Limit: limit, RoutePrefix: a.cfg.ScriptRoutePrefix}
 	if s := r.URL.Query().Get("script"); s != "" {
+		if err := checkText("script", s); err != nil {
+			writeError(w, http.StatusBadRequest, err.Error())
+			return
+		}
 		f.Route = a.cfg.ScriptRoutePrefix + s
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), a.cfg.Timeout)
