@@ -175,6 +175,18 @@ func receiverCases() []hostileCase {
 		{name: "receiver/CE batch with a bad event", deliver: func(e *hostileEnv) delivery {
 			return delivery{contentType: "application/cloudevents-batch+json", body: []byte(`[{"specversion":"1.0","id":"a","source":"/s","type":"t"},{"specversion":"1.0"}]`)}
 		}, want: bad(400, "batch event 1")},
+		{name: "receiver/CE batch of 2000 events", slow: true, deliver: func(e *hostileEnv) delivery {
+			var b strings.Builder
+			b.WriteString("[")
+			for i := range 2000 {
+				if i > 0 {
+					b.WriteString(",")
+				}
+				fmt.Fprintf(&b, `{"specversion":"1.0","id":"batch-%d","source":"/hostile/batch","type":"org.example.batch"}`, i)
+			}
+			b.WriteString("]")
+			return delivery{contentType: "application/cloudevents-batch+json", body: []byte(b.String())}
+		}, want: accepted("unrouted")},
 		{name: "receiver/CE empty batch", deliver: func(e *hostileEnv) delivery {
 			return delivery{contentType: "application/cloudevents-batch+json", body: []byte(`[]`)}
 		}, want: bad(400, "empty batch")},
