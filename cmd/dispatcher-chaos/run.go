@@ -129,13 +129,13 @@ func chaosRun(ctx context.Context, o options, dir string, out io.Writer) (bool, 
 	// A worker that lost its lease may still be uploading: wait for such stragglers
 	// before counting the uploads.
 	pause(ctx, 2*o.lease+2*time.Second)
-	uploads, _ := uploadsByJob(st.sim)
+	uploads := uploadsByJob(st.sim)
 
 	r := tally(outcomes, jobs, uploads, c)
 	r.settled, r.settleTime, r.sendTime, r.total = settled, settleTime, sendEnd.Sub(sendStart), time.Since(t0)
 	r.unexpected = fl.unexpectedExits()
 	r.faultErrs = c.errs
-	r.print(out, base)
+	r.print(out, base, t0)
 	return r.verdict(out, o), nil
 }
 

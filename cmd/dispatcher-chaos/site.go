@@ -149,22 +149,22 @@ func plan(distinct [][]byte, dups int, rng *rand.Rand) []delivery {
 	return out
 }
 
-// uploadsByJob counts the simulator's transactions per dispatcher.job_id key/value.
-func uploadsByJob(sim *pacificasim.Sim) (map[string][]int64, int) {
-	out := map[string][]int64{}
-	other := 0
+// upload is one transaction the dispatcher made.
+type upload struct {
+	tx     int64
+	stored time.Time
+}
+
+// uploadsByJob groups the simulator's transactions by their dispatcher.job_id key/value.
+func uploadsByJob(sim *pacificasim.Sim) map[string][]upload {
+	out := map[string][]upload{}
 	for _, tx := range sim.Transactions() {
-		job := ""
 		for _, kv := range tx.KeyValues {
-			if kv.Key == "dispatcher.job_id" {
-				_ = json.Unmarshal(kv.Value, &job)
+			var job string
+			if kv.Key == pacifica.JobIDKey && json.Unmarshal(kv.Value, &job) == nil && job != "" {
+				out[job] = append(out[job], upload{tx: tx.ID, stored: tx.Created})
 			}
 		}
-		if job == "" {
-			other++
-			continue
-		}
-		out[job] = append(out[job], tx.ID)
 	}
-	return out, other
+	return out
 }

@@ -29,7 +29,7 @@ type result struct {
 	multiAttempt                   int
 	failedErrors                   counter
 
-	duplicated        map[string][]int64 // job id -> its uploads, when more than one
+	duplicated        map[string][]upload // job id -> its uploads, when more than one
 	succeededNoUpload []string
 	wrongTransaction  []string
 	uploadsUnfinished []string // uploads of jobs that did not succeed
@@ -40,9 +40,9 @@ type result struct {
 	faultErrs                   []error
 }
 
-func tally(outcomes []outcome, jobs map[string]jobView, uploads map[string][]int64, c *chaos) *result {
+func tally(outcomes []outcome, jobs map[string]jobView, uploads map[string][]upload, c *chaos) *result {
 	r := &result{heldIn: counter{}, finalReasons: counter{}, retryReasons: counter{}, byState: counter{},
-		failedErrors: counter{}, duplicated: map[string][]int64{}}
+		failedErrors: counter{}, duplicated: map[string][]upload{}}
 	r.sent = len(outcomes)
 	eventJobs := map[int]string{}
 	accepted := map[int]bool{}
@@ -118,19 +118,19 @@ func tally(outcomes []outcome, jobs map[string]jobView, uploads map[string][]int
 		case j.State == "succeeded" && len(ups) == 0:
 			r.succeededNoUpload = append(r.succeededNoUpload, id)
 		}
-		if j.State == "succeeded" && len(ups) >= 1 && (j.TransactionID == nil || !contains(ups, *j.TransactionID)) {
+		if j.State == "succeeded" && len(ups) >= 1 && (j.TransactionID == nil || !hasTx(ups, *j.TransactionID)) {
 			r.wrongTransaction = append(r.wrongTransaction, id)
 		}
 		if j.State != "succeeded" && len(ups) > 0 {
-			r.uploadsUnfinished = append(r.uploadsUnfinished, fmt.Sprintf("%s (%s, uploads %v)", id, j.State, ups))
+			r.uploadsUnfinished = append(r.uploadsUnfinished, fmt.Sprintf("%s (%s, %d uploads)", id, j.State, len(ups)))
 		}
 	}
 	return r
 }
 
-func contains(s []int64, v int64) bool {
+func hasTx(s []upload, v int64) bool {
 	for _, x := range s {
-		if x == v {
+		if x.tx == v {
 			return true
 		}
 	}
@@ -145,7 +145,7 @@ func firstLine(s string) string {
 	return s
 }
 
-func (r *result) print(w io.Writer, base string) {
+func (r *result) print(w io.Writer, base string, t0 time.Time) {
 	fmt.Fprintln(w, "events")
 	fmt.Fprintf(w, "  sent                         %6d\n", r.sent)
 	fmt.Fprintf(w, "  answered 2xx                 %6d   held in %s\n", r.ok2xx, r.heldIn)
@@ -176,18 +176,28 @@ func (r *result) print(w io.Writer, base string) {
 			break
 		}
 		shown++
-		fmt.Fprintf(w, "duplicate: job %s uploaded as transactions %v\n", id, ups)
+		fmt.Fprintf(w, "duplicate: job %s uploaded %d times\n", id, len(ups))
+		for _, u := range ups {
+			fmt.Fprintf(w, "    transaction %d stored at %6.1fs\n", u.tx, u.stored.Sub(t0).Seconds())
+		}
 		var j struct {
 			History []struct {
-				N       int    `json:"n"`
-				Worker  string `json:"worker"`
-				Outcome string `json:"outcome"`
-				Error   string `json:"error"`
+				N          int        `json:"n"`
+				Worker     string     `json:"worker"`
+				StartedAt  time.Time  `json:"started_at"`
+				FinishedAt *time.Time `json:"finished_at"`
+				Outcome    string     `json:"outcome"`
+				Error      string     `json:"error"`
 			} `json:"attempt_history"`
 		}
 		if err := devenv.GetJSON(base+"/jobs/"+id, &j); err == nil {
 			for _, a := range j.History {
-				fmt.Fprintf(w, "    attempt %d on %s: %s %s\n", a.N, a.Worker, a.Outcome, firstLine(a.Error))
+				end := "-"
+				if a.FinishedAt != nil {
+					end = fmt.Sprintf("%.1fs", a.FinishedAt.Sub(t0).Seconds())
+				}
+				fmt.Fprintf(w, "    attempt %d on %s, %.1fs to %s: %s %s\n", a.N, a.Worker, a.StartedAt.Sub(t0).Seconds(), end,
+					a.Outcome, firstLine(a.Error))
 			}
 		}
 	}
