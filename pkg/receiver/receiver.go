@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -113,27 +114,84 @@ func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), rc.cfg.AcceptTimeout)
 	defer cancel()
-	answers := make([]eventAnswer, 0, len(events))
-	for _, ev := range events {
-		rcpt, err := rc.cfg.Intake.Accept(ctx, ev)
-		if err != nil {
-			rc.cfg.Metrics.observe(ev.Type(), outcomeRefused)
-			rc.cfg.Logger.Error("event refused", "event_id", ev.ID(), "source", ev.Source(), "error", err)
-			w.Header().Set("Retry-After", "5")
-			writeError(w, http.StatusServiceUnavailable,
-				"the event could not be stored: the job store and the broker are both unavailable")
-			return
+	answers, stored, err := rc.acceptAll(ctx, events)
+	if err != nil {
+		w.Header().Set("Retry-After", "5")
+		msg := "the event could not be stored: the job store and the broker are both unavailable"
+		if len(events) > 1 && !errors.Is(err, intake.ErrUnavailable) {
+			msg = fmt.Sprintf("the events could not all be stored within %s (%d of %d stored): %v; sending them again is safe, "+
+				"an event maps to the same jobs", rc.cfg.AcceptTimeout, stored, len(events), err)
 		}
-		rc.cfg.Metrics.observe(ev.Type(), outcomeOf(rcpt))
-		rc.cfg.Logger.Info("event accepted", "event_id", ev.ID(), "source", ev.Source(),
-			"type", ev.Type(), "held_in", rcpt.Durable, "jobs", len(rcpt.Jobs))
-		answers = append(answers, rc.answer(rcpt))
+		writeError(w, http.StatusServiceUnavailable, msg)
+		return
 	}
 	if len(events) == 1 && events[0].Mode != event.ModeBatch {
 		writeJSON(w, http.StatusAccepted, answers[0])
 		return
 	}
 	writeJSON(w, http.StatusAccepted, map[string]any{"events": answers})
+}
+
+// batchConcurrency is how many events of one batch are made durable at once: together
+// they share the intake's group commits instead of waiting for one another.
+const batchConcurrency = 32
+
+// acceptAll makes the events durable, those of a batch concurrently, and returns their
+// answers in order. On failure it returns how many were stored and the first error.
+func (rc *Receiver) acceptAll(ctx context.Context, events []*event.Event) ([]eventAnswer, int, error) {
+	answers := make([]eventAnswer, len(events))
+	errs := make([]error, len(events))
+	accept := func(i int) {
+		ev := events[i]
+		rcpt, err := rc.cfg.Intake.Accept(ctx, ev)
+		if err != nil {
+			rc.cfg.Metrics.observe(ev.Type(), outcomeRefused)
+			rc.cfg.Logger.Error("event refused", "event_id", ev.ID(), "source", ev.Source(), "error", err)
+			errs[i] = err
+			return
+		}
+		rc.cfg.Metrics.observe(ev.Type(), outcomeOf(rcpt))
+		rc.cfg.Logger.Info("event accepted", "event_id", ev.ID(), "source", ev.Source(),
+			"type", ev.Type(), "held_in", rcpt.Durable, "jobs", len(rcpt.Jobs))
+		answers[i] = rc.answer(rcpt)
+	}
+	if len(events) == 1 {
+		accept(0)
+	} else {
+		sem := make(chan struct{}, batchConcurrency)
+		var wg sync.WaitGroup
+		for i := range events {
+			sem <- struct{}{}
+			if err := ctx.Err(); err != nil {
+				// Out of time: the rest is not tried (the sender sends the batch again).
+				<-sem
+				rc.cfg.Metrics.observe(events[i].Type(), outcomeRefused)
+				errs[i] = err
+				continue
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer func() { <-sem }()
+				accept(i)
+			}()
+		}
+		wg.Wait()
+	}
+	if ctx.Err() != nil && len(events) > 1 {
+		rc.cfg.Logger.Error("batch cut short by the time limit", "events", len(events), "limit", rc.cfg.AcceptTimeout)
+	}
+	stored := 0
+	var first error
+	for _, err := range errs {
+		switch {
+		case err == nil:
+			stored++
+		case first == nil || (errors.Is(err, intake.ErrUnavailable) && !errors.Is(first, intake.ErrUnavailable)):
+			first = err
+		}
+	}
+	return answers, stored, first
 }
 
 // eventAnswer is the JSON answer for one accepted event.
