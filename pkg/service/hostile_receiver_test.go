@@ -187,6 +187,20 @@ func receiverCases() []hostileCase {
 			b.WriteString("]")
 			return delivery{contentType: "application/cloudevents-batch+json", body: []byte(b.String())}
 		}, want: accepted("unrouted")},
+		// Made durable concurrently, through the group commits (one after the other, such a
+		// batch took longer than the receiver's 30 s and was answered 503).
+		{name: "receiver/CE batch of 20000 events", slow: true, deliver: func(e *hostileEnv) delivery {
+			var b strings.Builder
+			b.WriteString("[")
+			for i := range 20000 {
+				if i > 0 {
+					b.WriteString(",")
+				}
+				fmt.Fprintf(&b, `{"specversion":"1.0","id":"big-batch-%d","source":"/hostile/batch","type":"org.example.batch"}`, i)
+			}
+			b.WriteString("]")
+			return delivery{contentType: "application/cloudevents-batch+json", body: []byte(b.String())}
+		}, want: hostileWant{code: http.StatusAccepted, state: "unrouted", sample: 5}},
 		{name: "receiver/CE empty batch", deliver: func(e *hostileEnv) delivery {
 			return delivery{contentType: "application/cloudevents-batch+json", body: []byte(`[]`)}
 		}, want: bad(400, "empty batch")},
