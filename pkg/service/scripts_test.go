@@ -592,3 +592,48 @@ func TestDeployExampleScript(t *testing.T) {
 		t.Errorf("the example's upload: %+v", res)
 	}
 }
+
+// An operator cancels a running script (its process group is killed, nothing is uploaded)
+// and retries it: the second attempt runs and uploads once. The script log shows the run.
+func TestScriptJobCancelAndRetry(t *testing.T) {
+	t.Parallel()
+	st := startScripts(t, map[string]string{
+		"patient": "#!/bin/sh\nif [ \"$1\" = child ]; then exec sleep 600; fi\nif [ \"$DISPATCHER_ATTEMPT\" = 1 ]; then \"$0\" child & sleep 600; fi\necho done > output/done.txt\n",
+	}, "", true)
+	src := st.site.uploadSource(t, map[string]string{"a.txt": "alpha\n"}, "do_processing", "True")
+	eventually(t, 30*time.Second, "the script running", func() bool { return len(processesUnder(st.dir)) == 1 })
+	var page struct {
+		Jobs []jobJSON `json:"jobs"`
+	}
+	st.h.get("/jobs?event_id=metadata.ingest."+jsonInt(src), &page)
+	if len(page.Jobs) != 1 || page.Jobs[0].State != "running" {
+		t.Fatalf("jobs %+v", page.Jobs)
+	}
+	id := page.Jobs[0].ID
+	if code := st.h.operator("/jobs/"+id+"/cancel", "", ""); code != http.StatusOK {
+		t.Fatalf("cancel: %d", code)
+	}
+	j := st.h.jobsOf(src, 1, 30*time.Second)["script.patient"]
+	if j.State != "cancelled" {
+		t.Fatalf("job %+v, want cancelled", j)
+	}
+	eventually(t, 10*time.Second, "the script's processes gone", func() bool { return len(processesUnder(st.dir)) == 0 })
+	if res := st.site.resultsOfJob(id); len(res) != 0 {
+		t.Errorf("a cancelled script uploaded %d transactions", len(res))
+	}
+	if code := st.h.operator("/jobs/"+id+"/retry", "", ""); code != http.StatusOK {
+		t.Fatalf("retry: %d", code)
+	}
+	eventually(t, 30*time.Second, "the retried job finished", func() bool {
+		st.h.get("/jobs/"+id, &j)
+		return j.State == "succeeded"
+	})
+	if res := st.site.resultsOfJob(id); len(res) != 1 || j.Attempts != 2 {
+		t.Errorf("after the retry: %d transactions, %d attempts; want 1 and 2", len(res), j.Attempts)
+	}
+	var run scriptRunJSON
+	st.h.get("/scriptlog/"+id, &run)
+	if run.ReturnCode == nil || *run.ReturnCode != 0 || run.State != "succeeded" {
+		t.Errorf("script run %+v", run)
+	}
+}
