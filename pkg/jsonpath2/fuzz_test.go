@@ -35,14 +35,16 @@ func FuzzParse(f *testing.F) {
 	})
 }
 
-// FuzzDecode: Decode never panics, and what it accepts survives Encode and Decode again
-// unchanged. Seeds are in testdata/fuzz/FuzzDecode.
+// FuzzDecode: Decode never panics, agrees with the decoder it replaced (sameAsReference),
+// and what it accepts survives Encode and Decode again unchanged. Seeds are in
+// testdata/fuzz/FuzzDecode.
 func FuzzDecode(f *testing.F) {
 	f.Add(readSample(f))
 	for _, s := range []string{`{}`, `[1,"a",null,true,{"k":[]}]`, `{"a":1,"a":2}`, `1e400`, `"\u00e9\ud800"`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
+		sameAsReference(t, data)
 		v, err := Decode(data)
 		if err != nil {
 			return
