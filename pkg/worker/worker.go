@@ -22,6 +22,7 @@ import (
 
 // Store is what workers need of the job store.
 type Store interface {
+	Get(ctx context.Context, id uuid.UUID) (jobstore.Job, error)
 	Claim(ctx context.Context, id uuid.UUID, owner string, lease time.Duration) (jobstore.Job, error)
 	Heartbeat(ctx context.Context, id uuid.UUID, owner string, lease time.Duration) (cancelRequested bool, err error)
 	Finish(ctx context.Context, id uuid.UUID, owner string, o jobstore.Outcome) (jobstore.Job, error)
@@ -145,10 +146,12 @@ func (w *Worker) Owner() string { return w.cfg.Owner }
 // context ended: they are handed back to the queue.
 var errShutdown = errors.New("worker shutting down")
 
-// Run consumes jobs until ctx is cancelled. Then it stops taking jobs, lets the running
+// Run first removes the job directories a dead process left in DataDir, then consumes jobs
+// until ctx is cancelled. Then it stops taking jobs, lets the running
 // ones finish for up to ShutdownGrace, cancels the rest and hands them back to the queue,
 // and returns.
 func (w *Worker) Run(ctx context.Context) error {
+	w.sweep(ctx)
 	reaperDone := make(chan struct{})
 	go func() {
 		defer close(reaperDone)
