@@ -77,7 +77,7 @@ CHAOS_FLAGS ?=
 
 .PHONY: chaos
 chaos: build ## Crash and fault run (~3 min): RabbitMQ and PostgreSQL restarted, processes killed, Pacifica failing, under load. Stops this machine's services, so it waits for flock -x /tmp/pacifica-services.lock.
-	flock -x -o /tmp/pacifica-services.lock $(BIN)/dispatcher-chaos -dispatcher $(BIN)/dispatcher $(CHAOS_FLAGS)
+	flock -x /tmp/pacifica-services.lock $(BIN)/dispatcher-chaos -dispatcher $(BIN)/dispatcher $(CHAOS_FLAGS)
 
 .PHONY: demo
 demo: build ## Run the main job on the sample data, on this machine (see README).

@@ -17,13 +17,18 @@ type localServices struct {
 	pgCluster string // e.g. "15 main"
 }
 
-func findServices() (*localServices, error) {
-	// The daemons this run restarts must not inherit its open files: a lock taken by
-	// `flock FILE dispatcher-chaos` (fd 3, inherited without close-on-exec) would otherwise
-	// stay held by PostgreSQL or RabbitMQ long after the run.
+// keepInheritedFiles marks the descriptors this process inherited close-on-exec: the
+// lock of `flock FILE dispatcher-chaos` (fd 3) stays held by this process until it exits,
+// Ctrl-C included (flock itself dies of it), but the daemons it restarts and the processes
+// it starts do not inherit it: PostgreSQL restarted with it would hold the lock long after
+// the run.
+func keepInheritedFiles() {
 	for fd := 3; fd < 256; fd++ {
 		syscall.CloseOnExec(fd)
 	}
+}
+
+func findServices() (*localServices, error) {
 	for _, tool := range []string{"rabbitmqctl", "pg_ctlcluster", "pg_isready"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			return nil, fmt.Errorf("%s is not on PATH: the run stops and starts this machine's services", tool)
