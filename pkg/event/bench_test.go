@@ -46,3 +46,22 @@ func BenchmarkDocument(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkIngestFromDocument is the same validation from the document decoded for
+// routing, as intake does it.
+func BenchmarkIngestFromDocument(b *testing.B) {
+	evs, err := Parse(http.Header{}, sample(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	doc, err := jsonpath2.Decode(evs[0].Document())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := evs[0].IngestFromDocument(doc); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

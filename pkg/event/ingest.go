@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/pacifica/pacifica-dispatcher-go/pkg/jsonpath2"
 )
 
 // ErrInvalid marks an ingest event whose data is well-formed JSON but unsafe or
@@ -141,18 +143,50 @@ func ParseIngest(data []byte) (*Ingest, error) {
 	if err := json.Unmarshal(data, &entries); err != nil {
 		return nil, fmt.Errorf("%w: data: want a list of entries: %s", ErrInvalid, jsonErr(err))
 	}
+	return readIngest(len(entries), func(i int) (entry, bool) {
+		var e map[string]json.RawMessage
+		if json.Unmarshal(entries[i], &e) != nil {
+			return nil, false // not an object: junk, ignored
+		}
+		return rawEntry(e), true
+	})
+}
+
+// IngestFromDocument is ParseIngest(e.Data()) read from doc, the event's document as
+// jsonpath2.Decode(e.Document()) gives it, instead of decoding the data again: the same
+// entries, errors and validation, for the price of a walk over values already decoded. The
+// Raw text of its Values is written again from the decoded values: the same JSON values,
+// not always the same text (a string's escapes). When doc has no data list (no data, null,
+// not a list, or doc is not an event document), it is ParseIngest(e.Data()).
+func (e *Event) IngestFromDocument(doc any) (*Ingest, error) {
+	if o, ok := doc.(*jsonpath2.Object); ok {
+		if d, _ := o.Get("data"); d != nil {
+			if entries, ok := d.([]any); ok {
+				return readIngest(len(entries), func(i int) (entry, bool) {
+					o, ok := entries[i].(*jsonpath2.Object)
+					return docEntry{o}, ok
+				})
+			}
+		}
+	}
+	return ParseIngest(e.Data())
+}
+
+// readIngest reads the n entries of an ingest event's data (at gives the i-th, and false
+// when it is not an object) and validates them.
+func readIngest(n int, at func(i int) (entry, bool)) (*Ingest, error) {
 	in := &Ingest{}
 	seen := map[string]bool{}
-	for i, raw := range entries {
-		var e map[string]json.RawMessage
-		if json.Unmarshal(raw, &e) != nil {
-			continue // not an object: junk, ignored
-		}
-		var table string
-		if json.Unmarshal(e["destinationTable"], &table) != nil {
+	for i := range n {
+		e, ok := at(i)
+		if !ok {
 			continue
 		}
-		switch {
+		t := e.get("destinationTable")
+		if t.kind != kindString {
+			continue
+		}
+		switch table := t.text; {
 		case strings.HasPrefix(table, "Transactions."):
 			field := strings.TrimPrefix(table, "Transactions.")
 			dst := in.Transaction.field(field)
@@ -163,7 +197,7 @@ func ParseIngest(data []byte) (*Ingest, error) {
 				return nil, fmt.Errorf("%w: %s given twice (data entry %d)", ErrInvalid, table, i)
 			}
 			seen[table] = true
-			v, err := scalar(e["value"])
+			v, err := scalar(e.get("value"))
 			if err != nil {
 				return nil, fmt.Errorf("%w: %s: %v", ErrInvalid, table, err)
 			}
@@ -182,9 +216,11 @@ func ParseIngest(data []byte) (*Ingest, error) {
 			in.Files = append(in.Files, f)
 		case table == "FileKeyValue":
 			var fkv FileKeyValue
-			_ = json.Unmarshal(e["key"], &fkv.Key)
-			fkv.Value, _ = scalar(e["value"])
-			fkv.FileID, _ = scalar(e["file_id"])
+			if k := e.get("key"); k.kind == kindString {
+				fkv.Key = k.text
+			}
+			fkv.Value, _ = scalar(e.get("value"))
+			fkv.FileID, _ = scalar(e.get("file_id"))
 			in.FileKeyValues = append(in.FileKeyValues, fkv)
 		}
 	}
@@ -215,24 +251,24 @@ func (t *Transaction) field(name string) *Value {
 }
 
 // scalar accepts a string, number, boolean or null; objects and lists are errors.
-func scalar(raw json.RawMessage) (Value, error) {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 {
+func scalar(m member) (Value, error) {
+	switch m.kind {
+	case kindNothing:
 		return Value{}, nil
+	case kindObject, kindList:
+		return Value{}, fmt.Errorf("value: want a string or a number, got %s", m.kind)
 	}
-	switch raw[0] {
-	case '{', '[':
-		return Value{}, fmt.Errorf("value: want a string or a number, got %s", jsonKind(raw))
-	}
-	return Value{raw: append(json.RawMessage(nil), raw...)}, nil
+	return m.value(), nil
 }
 
-func keyValue(e map[string]json.RawMessage) (KeyValue, error) {
+func keyValue(e entry) (KeyValue, error) {
 	var kv KeyValue
-	if err := json.Unmarshal(e["key"], &kv.Key); err != nil || kv.Key == "" {
-		return kv, fmt.Errorf("TransactionKeyValue: key: want a non-empty string, got %s", jsonKind(e["key"]))
+	k := e.get("key")
+	if k.kind != kindString || k.text == "" {
+		return kv, fmt.Errorf("TransactionKeyValue: key: want a non-empty string, got %s", k.kind)
 	}
-	v, err := scalar(e["value"])
+	kv.Key = k.text
+	v, err := scalar(e.get("value"))
 	if err != nil {
 		return kv, fmt.Errorf("key/value %q: %v", kv.Key, err)
 	}
@@ -240,7 +276,7 @@ func keyValue(e map[string]json.RawMessage) (KeyValue, error) {
 	return kv, nil
 }
 
-func file(e map[string]json.RawMessage) (File, error) {
+func file(e entry) (File, error) {
 	var f File
 	label := func() string {
 		if f.Name != "" {
@@ -249,33 +285,31 @@ func file(e map[string]json.RawMessage) (File, error) {
 		return "a Files entry"
 	}
 	strField := func(key string, dst *string, required bool) error {
-		raw, ok := e[key]
-		if !ok || string(raw) == "null" {
+		m := e.get(key)
+		switch m.kind {
+		case kindNothing, kindNull:
 			if required {
 				return fmt.Errorf("%s: %s: missing", label(), key)
 			}
 			return nil
+		case kindString:
+			*dst = m.text
+			return nil
 		}
-		if err := json.Unmarshal(raw, dst); err != nil {
-			return fmt.Errorf("%s: %s: want a string, got %s", label(), key, jsonKind(raw))
-		}
-		return nil
+		return fmt.Errorf("%s: %s: want a string, got %s", label(), key, m.kind)
 	}
 	intField := func(key string, dst *int64) error {
-		raw, ok := e[key]
-		if !ok {
+		m := e.get(key)
+		switch m.kind {
+		case kindNothing:
 			return fmt.Errorf("%s: %s: missing", label(), key)
+		case kindNumber:
+		default:
+			return fmt.Errorf("%s: %s: want an integer, got %s", label(), key, m.kind)
 		}
-		var n json.Number
-		if jsonKind(raw) != "a number" {
-			return fmt.Errorf("%s: %s: want an integer, got %s", label(), key, jsonKind(raw))
-		}
-		if err := json.Unmarshal(raw, &n); err != nil {
-			return fmt.Errorf("%s: %s: want an integer, got %s", label(), key, jsonKind(raw))
-		}
-		i, err := n.Int64()
+		i, err := strconv.ParseInt(m.text, 10, 64)
 		if err != nil {
-			return fmt.Errorf("%s: %s: want an integer, got %s", label(), key, n)
+			return fmt.Errorf("%s: %s: want an integer, got %s", label(), key, m.text)
 		}
 		*dst = i
 		return nil

@@ -13,13 +13,18 @@ import (
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/route"
 )
 
-func sampleEvent(tb testing.TB) *event.Event {
+func sampleBody(tb testing.TB) []byte {
 	tb.Helper()
 	body, err := os.ReadFile(filepath.Join("..", "..", "testdata", "proxymod-event", "event.json"))
 	if err != nil {
 		tb.Fatal(err)
 	}
-	evs, err := event.Parse(http.Header{"Content-Type": {"application/json"}}, body)
+	return body
+}
+
+func sampleEvent(tb testing.TB) *event.Event {
+	tb.Helper()
+	evs, err := event.Parse(http.Header{"Content-Type": {"application/json"}}, sampleBody(tb))
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -194,9 +194,9 @@ type plan struct {
 func (in *Intake) plan(ev *event.Event) plan {
 	p := plan{event: newEvent(ev, in.cfg.Now())}
 	var routes []route.Route
-	var docErr error
-	if doc, err := jsonpath2.Decode(ev.Document()); err != nil {
-		docErr = fmt.Errorf("event document: %w", err)
+	doc, docErr := jsonpath2.Decode(ev.Document())
+	if docErr != nil {
+		docErr = fmt.Errorf("event document: %w", docErr)
 	} else {
 		routes = in.cfg.Routes.Match(doc)
 	}
@@ -214,7 +214,9 @@ func (in *Intake) plan(ev *event.Event) plan {
 	}
 	var invalid error
 	if ev.Type() == IngestEventType {
-		if _, err := event.ParseIngest(ev.Data()); err != nil {
+		// The document decoded for routing holds the data: validate it from there rather
+		// than decode it again (the same answer as event.ParseIngest(ev.Data())).
+		if _, err := ev.IngestFromDocument(doc); err != nil {
 			invalid = err
 		}
 	}
