@@ -28,6 +28,8 @@ type Store interface {
 	Finish(ctx context.Context, id uuid.UUID, owner string, o jobstore.Outcome) (jobstore.Job, error)
 	Reschedule(ctx context.Context, id uuid.UUID, owner string, errText string, at time.Time) (jobstore.Job, error)
 	ReclaimExpired(ctx context.Context, limit int) (requeued, failed int, err error)
+	// Ping reports whether the store answers.
+	Ping(ctx context.Context) error
 	AppendLog(ctx context.Context, id uuid.UUID, text string) error
 	EventBody(ctx context.Context, id uuid.UUID) (body []byte, contentType string, err error)
 	SaveCheckpoint(ctx context.Context, id uuid.UUID, owner string, name string, value json.RawMessage) error
@@ -232,17 +234,26 @@ func pause(ctx context.Context, d time.Duration) {
 	}
 }
 
-// reap hands back the jobs of dead workers until ctx ends.
+// reap hands back the jobs of dead workers until ctx ends, once reapGate allows it.
 func (w *Worker) reap(ctx context.Context) {
 	t := time.NewTicker(w.cfg.Lease / 2)
 	defer t.Stop()
+	gate := &reapGate{lease: w.cfg.Lease}
 	for {
-		rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		requeued, failed, err := w.cfg.Store.ReclaimExpired(rctx, 100)
+		pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		reachable := w.cfg.Store.Ping(pctx) == nil
 		cancel()
-		if err == nil && requeued+failed > 0 {
-			w.cfg.Metrics.reclaimed.Add(float64(requeued + failed))
-			w.cfg.Logger.Warn("reclaimed jobs of lost workers", "requeued", requeued, "failed", failed)
+		if gate.allow(time.Now(), reachable) {
+			rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			requeued, failed, err := w.cfg.Store.ReclaimExpired(rctx, 100)
+			cancel()
+			switch {
+			case err != nil:
+				gate.allow(time.Now(), false)
+			case requeued+failed > 0:
+				w.cfg.Metrics.reclaimed.Add(float64(requeued + failed))
+				w.cfg.Logger.Warn("reclaimed jobs of lost workers", "requeued", requeued, "failed", failed)
+			}
 		}
 		select {
 		case <-ctx.Done():
