@@ -119,13 +119,9 @@ func (a *API) listJobs(w http.ResponseWriter, r *http.Request) {
 		EventID: q.Get("event_id"),
 		Cursor:  q.Get("cursor"),
 	}
-	if s := q.Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > jobstore.MaxLimit {
-			writeError(w, http.StatusBadRequest, fmt.Sprintf("limit: want a whole number from 1 to %d", jobstore.MaxLimit))
-			return
-		}
-		f.Limit = n
+	var ok bool
+	if f.Limit, ok = limitParam(w, r, 0); !ok {
+		return
 	}
 	for name, v := range map[string]string{"route": f.Route, "event_id": f.EventID} {
 		if err := checkText(name, v); err != nil {
@@ -220,4 +216,19 @@ func writeError(w http.ResponseWriter, status int, msg string) {
 		"status": fmt.Sprintf("%d %s", status, http.StatusText(status)),
 		"error":  msg,
 	})
+}
+
+// limitParam reads ?limit= (1 to jobstore.MaxLimit; def when absent). A bad value is
+// answered 400 and ok is false.
+func limitParam(w http.ResponseWriter, r *http.Request, def int) (n int, ok bool) {
+	s := r.URL.Query().Get("limit")
+	if s == "" {
+		return def, true
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || n > jobstore.MaxLimit {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("limit: want a whole number from 1 to %d", jobstore.MaxLimit))
+		return 0, false
+	}
+	return n, true
 }

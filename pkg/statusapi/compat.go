@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/intake"
@@ -107,14 +106,9 @@ func (a *API) compatGet(ctx context.Context, w http.ResponseWriter, j jobstore.J
 // The Python dispatcher listed every task; this lists the newest ?limit= (default 100, at
 // most jobstore.MaxLimit) so that a store with millions of jobs still answers.
 func (a *API) compatList(w http.ResponseWriter, r *http.Request) {
-	limit := 100
-	if s := r.URL.Query().Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > jobstore.MaxLimit {
-			writeError(w, http.StatusBadRequest, "limit: want a whole number from 1 to "+strconv.Itoa(jobstore.MaxLimit))
-			return
-		}
-		limit = n
+	limit, ok := limitParam(w, r, 100)
+	if !ok {
+		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), a.cfg.Timeout)
 	defer cancel()

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/intake"
@@ -77,14 +76,9 @@ func (a *API) scriptLog(ctx context.Context, w http.ResponseWriter, j jobstore.J
 // every run; this lists the newest ?limit= (default 100, at most jobstore.MaxLimit), and
 // ?script= selects one script's runs.
 func (a *API) scriptLogs(w http.ResponseWriter, r *http.Request) {
-	limit := 100
-	if s := r.URL.Query().Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > jobstore.MaxLimit {
-			writeError(w, http.StatusBadRequest, "limit: want a whole number from 1 to "+strconv.Itoa(jobstore.MaxLimit))
-			return
-		}
-		limit = n
+	limit, ok := limitParam(w, r, 100)
+	if !ok {
+		return
 	}
 	f := jobstore.Filter{Limit: limit, RoutePrefix: a.cfg.ScriptRoutePrefix}
 	if s := r.URL.Query().Get("script"); s != "" {
