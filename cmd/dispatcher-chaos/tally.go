@@ -181,6 +181,7 @@ func (r *result) print(w io.Writer, base string, t0 time.Time) {
 			fmt.Fprintf(w, "    transaction %d stored at %6.1fs\n", u.tx, u.stored.Sub(t0).Seconds())
 		}
 		var j struct {
+			Logs    string `json:"logs"`
 			History []struct {
 				N          int        `json:"n"`
 				Worker     string     `json:"worker"`
@@ -199,6 +200,11 @@ func (r *result) print(w io.Writer, base string, t0 time.Time) {
 				fmt.Fprintf(w, "    attempt %d on %s, %.1fs to %s: %s %s\n", a.N, a.Worker, a.StartedAt.Sub(t0).Seconds(), end,
 					a.Outcome, firstLine(a.Error))
 			}
+			lines := strings.Split(strings.TrimSpace(j.Logs), "\n")
+			if len(lines) > 12 {
+				lines = lines[len(lines)-12:]
+			}
+			fmt.Fprintf(w, "    job log (end):\n      %s\n", strings.Join(lines, "\n      "))
 		}
 	}
 	sort.Strings(r.stuck)
