@@ -133,8 +133,8 @@ func parse(h http.Header, body []byte) ([]*Event, error) {
 
 // parseStructured reads one JSON event: Pacifica's 0.1 envelope, or CloudEvents 1.0/0.3.
 func parseStructured(body []byte, mode Mode) (*Event, error) {
-	var probe map[string]json.RawMessage
-	if err := json.Unmarshal(body, &probe); err != nil {
+	probe, err := unmarshalMembers(body)
+	if err != nil {
 		return nil, fmt.Errorf("%w: the body is not a JSON object: %v", ErrMalformed, jsonErr(err))
 	}
 	if _, ok := probe["cloudEventsVersion"]; ok {
@@ -153,7 +153,7 @@ func parseStructured(body []byte, mode Mode) (*Event, error) {
 	ev := &Event{CE: ce, Raw: body, Mode: mode}
 	if t, ok := probe["time"]; ok {
 		var s string
-		if json.Unmarshal(t, &s) == nil {
+		if unmarshalString(t, &s) == nil {
 			ev.timeText = s
 		}
 	}

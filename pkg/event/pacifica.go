@@ -15,8 +15,8 @@ import (
 
 // ParsePacifica reads Pacifica's CloudEvents 0.1 JSON envelope.
 func ParsePacifica(body []byte) (*Event, error) {
-	var probe map[string]json.RawMessage
-	if err := json.Unmarshal(body, &probe); err != nil {
+	probe, err := unmarshalMembers(body)
+	if err != nil {
 		return nil, fmt.Errorf("%w: the body is not a JSON object: %v", ErrMalformed, jsonErr(err))
 	}
 	return fromPacifica(body, probe)
@@ -36,7 +36,7 @@ func fromPacifica(body []byte, f map[string]json.RawMessage) (*Event, error) {
 			return "", nil
 		}
 		var s string
-		if err := json.Unmarshal(raw, &s); err != nil {
+		if err := unmarshalString(raw, &s); err != nil {
 			return "", fmt.Errorf("%w: %s: want a string, got %s", ErrMalformed, key, jsonKind(raw))
 		}
 		if required && s == "" {
@@ -76,8 +76,8 @@ func fromPacifica(body []byte, f map[string]json.RawMessage) (*Event, error) {
 		ce.SetTime(t)
 	}
 	if raw, ok := f["extensions"]; ok && string(raw) != "null" {
-		var ext map[string]json.RawMessage
-		if err := json.Unmarshal(raw, &ext); err != nil {
+		ext, err := unmarshalMembers(raw)
+		if err != nil {
 			return nil, fmt.Errorf("%w: extensions: want an object, got %s", ErrMalformed, jsonKind(raw))
 		}
 		for k, v := range ext {
