@@ -121,6 +121,9 @@ func (w *Worker) heartbeat(ctx context.Context, job *Job, cancel context.CancelC
 			w.flushLog(hctx, job)
 		}
 		hcancel()
+		if ctx.Err() != nil {
+			return // the attempt ended while the heartbeat was in flight: nothing to report
+		}
 		switch {
 		case errors.Is(err, jobstore.ErrLeaseLost):
 			job.Logger.Warn("lease lost; stopping the job")
