@@ -145,12 +145,12 @@ WITH f AS (
 	UPDATE jobs SET state = $3, finished_at = now(), updated_at = now(), lease_owner = '',
 		lease_expires_at = NULL, error = $4, transaction_id = $5, details = $6
 	WHERE id = $1 AND state = 'running' AND lease_owner = $2
-	RETURNING id, attempts
+	RETURNING *
 ), a AS (
 	UPDATE job_attempts SET finished_at = now(), outcome = $3, error = $4
 	FROM f WHERE job_attempts.job_id = f.id AND job_attempts.n = f.attempts
 )
-SELECT id FROM f`
+SELECT ` + jobCols + ` FROM f j JOIN events e ON e.key = j.event_key`
 
 // Finish ends owner's running job with the outcome.
 func (s *Store) Finish(ctx context.Context, id uuid.UUID, owner string, o Outcome) (Job, error) {
@@ -169,12 +169,12 @@ WITH f AS (
 	UPDATE jobs SET state = 'queued', updated_at = now(), lease_owner = '', lease_expires_at = NULL,
 		published = false, next_attempt_at = $4, error = $3
 	WHERE id = $1 AND state = 'running' AND lease_owner = $2
-	RETURNING id, attempts
+	RETURNING *
 ), a AS (
 	UPDATE job_attempts SET finished_at = now(), outcome = 'retry', error = $3
 	FROM f WHERE job_attempts.job_id = f.id AND job_attempts.n = f.attempts
 )
-SELECT id FROM f`
+SELECT ` + jobCols + ` FROM f j JOIN events e ON e.key = j.event_key`
 
 // Reschedule hands owner's running job back to the queue after a transient failure; it
 // runs again at the given time.
@@ -182,16 +182,19 @@ func (s *Store) Reschedule(ctx context.Context, id uuid.UUID, owner, errText str
 	return s.transition(ctx, id, "reschedule", rescheduleSQL, id, owner, errText, at)
 }
 
+// transition runs a guarded change of a job that returns the changed job in the same
+// statement: when the change commits, its caller learns it, even if the connection dies
+// right after (a second query to read the job back could fail, and the caller, trying
+// again, would take its own committed change for a lost lease).
 func (s *Store) transition(ctx context.Context, id uuid.UUID, op, sql string, args ...any) (Job, error) {
-	var got uuid.UUID
-	err := s.pool.QueryRow(ctx, sql, args...).Scan(&got)
+	j, err := scanJob(s.pool.QueryRow(ctx, sql, args...))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Job{}, fmt.Errorf("%w: job %s", ErrLeaseLost, id)
 	}
 	if err != nil {
 		return Job{}, fmt.Errorf("jobstore: %s job %s: %w", op, id, err)
 	}
-	return s.Get(ctx, id)
+	return j, nil
 }
 
 const reclaimSQL = `
