@@ -68,6 +68,10 @@ hostile: ## The hostile-input catalogue, slow cases included, with its table; th
 bench-intake: ## Only the intake rows of make bench: raw INSERT, raw publish and durable intake at concurrency 16 and 64.
 	$(GO) run ./cmd/dispatcher-bench intake -duration $(BENCHTIME) -concurrency 16,64
 
+.PHONY: bench-cpu
+bench-cpu: ## The receiver's CPU per event without the services: event.Parse, the document decoding, the data validation, routing (go test -bench, with allocations).
+	$(GO) test -run '^$$' -bench 'Parse$$|ParseIngest|Document|DecodeSample|DecodeReference|Plan' -benchmem ./pkg/event ./pkg/jsonpath2 ./pkg/intake
+
 .PHONY: bench-pipeline
 bench-pipeline: ## Only the end-to-end rows of make bench, at 1, 2 and 4 workers: jobs/s, latency, peak memory.
 	$(GO) run ./cmd/dispatcher-bench pipeline -jobs 40 -concurrency 1,2,4

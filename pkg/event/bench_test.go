@@ -65,3 +65,16 @@ func BenchmarkIngestFromDocument(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkParseIngestReference is BenchmarkParseIngest with ParseIngest as it was before
+// it shared its reading with IngestFromDocument, for comparison.
+func BenchmarkParseIngestReference(b *testing.B) {
+	data := sampleData(b)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		if _, err := refParseIngest(data); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

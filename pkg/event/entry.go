@@ -29,9 +29,30 @@ type entry interface {
 // member is one member of an entry: what reading an entry needs to know of it.
 type member struct {
 	kind string
-	text string          // a string's text, a number's JSON text
 	raw  json.RawMessage // from bytes: the JSON text
 	doc  any             // from a document: the decoded value
+}
+
+// text is a string's text, or a number's JSON text.
+func (m member) text() string {
+	if m.raw == nil {
+		switch t := m.doc.(type) {
+		case string:
+			return t
+		case json.Number:
+			return string(t)
+		}
+		return ""
+	}
+	switch m.kind {
+	case kindString:
+		var s string
+		_ = unmarshalString(m.raw, &s) // a string of data json.Unmarshal has read: no error
+		return s
+	case kindNumber:
+		return string(m.raw)
+	}
+	return ""
 }
 
 // value is the member as a Value (a scalar's).
@@ -50,16 +71,10 @@ type rawEntry map[string]json.RawMessage
 
 func (e rawEntry) get(key string) member {
 	raw := bytes.TrimSpace(e[key])
-	m := member{kind: jsonKind(raw), raw: raw}
-	switch m.kind {
-	case kindNothing:
-		m.raw = nil
-	case kindString:
-		_ = json.Unmarshal(raw, &m.text) // a string of data json.Unmarshal has read: no error
-	case kindNumber:
-		m.text = string(raw)
+	if len(raw) == 0 {
+		return member{kind: kindNothing}
 	}
-	return m
+	return member{kind: jsonKind(raw), raw: raw}
 }
 
 type docEntry struct{ o *jsonpath2.Object }
@@ -70,11 +85,11 @@ func (e docEntry) get(key string) member {
 		return member{kind: kindNothing}
 	}
 	m := member{doc: v}
-	switch t := v.(type) {
+	switch v.(type) {
 	case string:
-		m.kind, m.text = kindString, t
+		m.kind = kindString
 	case json.Number:
-		m.kind, m.text = kindNumber, string(t)
+		m.kind = kindNumber
 	case bool:
 		m.kind = kindBool
 	case nil:

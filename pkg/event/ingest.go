@@ -186,7 +186,7 @@ func readIngest(n int, at func(i int) (entry, bool)) (*Ingest, error) {
 		if t.kind != kindString {
 			continue
 		}
-		switch table := t.text; {
+		switch table := t.text(); {
 		case strings.HasPrefix(table, "Transactions."):
 			field := strings.TrimPrefix(table, "Transactions.")
 			dst := in.Transaction.field(field)
@@ -217,7 +217,7 @@ func readIngest(n int, at func(i int) (entry, bool)) (*Ingest, error) {
 		case table == "FileKeyValue":
 			var fkv FileKeyValue
 			if k := e.get("key"); k.kind == kindString {
-				fkv.Key = k.text
+				fkv.Key = k.text()
 			}
 			fkv.Value, _ = scalar(e.get("value"))
 			fkv.FileID, _ = scalar(e.get("file_id"))
@@ -264,10 +264,12 @@ func scalar(m member) (Value, error) {
 func keyValue(e entry) (KeyValue, error) {
 	var kv KeyValue
 	k := e.get("key")
-	if k.kind != kindString || k.text == "" {
+	if k.kind == kindString {
+		kv.Key = k.text()
+	}
+	if kv.Key == "" {
 		return kv, fmt.Errorf("TransactionKeyValue: key: want a non-empty string, got %s", k.kind)
 	}
-	kv.Key = k.text
 	v, err := scalar(e.get("value"))
 	if err != nil {
 		return kv, fmt.Errorf("key/value %q: %v", kv.Key, err)
@@ -293,7 +295,7 @@ func file(e entry) (File, error) {
 			}
 			return nil
 		case kindString:
-			*dst = m.text
+			*dst = m.text()
 			return nil
 		}
 		return fmt.Errorf("%s: %s: want a string, got %s", label(), key, m.kind)
@@ -307,9 +309,10 @@ func file(e entry) (File, error) {
 		default:
 			return fmt.Errorf("%s: %s: want an integer, got %s", label(), key, m.kind)
 		}
-		i, err := strconv.ParseInt(m.text, 10, 64)
+		text := m.text()
+		i, err := strconv.ParseInt(text, 10, 64)
 		if err != nil {
-			return fmt.Errorf("%s: %s: want an integer, got %s", label(), key, m.text)
+			return fmt.Errorf("%s: %s: want an integer, got %s", label(), key, text)
 		}
 		*dst = i
 		return nil

@@ -154,3 +154,16 @@ func TestDecodedValuesAreIndependent(t *testing.T) {
 		t.Errorf("document: %s", got)
 	}
 }
+
+// BenchmarkDecodeReference is BenchmarkDecodeSample with the decoder Decode replaced, for
+// comparison on the same machine at the same moment.
+func BenchmarkDecodeReference(b *testing.B) {
+	raw := readSample(b)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(raw)))
+	for b.Loop() {
+		if _, err := refDecode(raw); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
