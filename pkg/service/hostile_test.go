@@ -466,6 +466,9 @@ func printHostileTable(results []*hostileResult) {
 			states = append(states, s)
 		}
 		state := strings.Join(states, ",")
+		if len(states) > 3 {
+			state = summarizeStates(states)
+		}
 		if state == "" {
 			state = "-"
 		}
@@ -510,4 +513,22 @@ func (e *hostileEnv) resultFiles(t *testing.T, j jobJSON) map[string]string {
 		out[p+f.Name] = f.Path
 	}
 	return out
+}
+
+// summarizeStates counts the states of a case with many jobs (a batch): "2000 jobs:
+// 2000 unrouted".
+func summarizeStates(states []string) string {
+	n := map[string]int{}
+	var order []string
+	for _, s := range states {
+		if n[s] == 0 {
+			order = append(order, s)
+		}
+		n[s]++
+	}
+	parts := make([]string, 0, len(order))
+	for _, s := range order {
+		parts = append(parts, fmt.Sprintf("%d %s", n[s], s))
+	}
+	return fmt.Sprintf("%d jobs: %s", len(states), strings.Join(parts, ", "))
 }
