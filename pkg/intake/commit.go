@@ -78,6 +78,12 @@ func (in *Intake) commit(ctx context.Context) {
 		recs, err := in.cfg.Store.RecordMany(cctx, items)
 		cancel()
 		in.cfg.Metrics.groupSize.Observe(float64(len(group)))
+		if err != nil && len(group) > 1 && jobstore.IsDataError(err) {
+			// One event that PostgreSQL refuses must not take the others of its group
+			// with it: record them one by one.
+			in.commitEach(ctx, group)
+			continue
+		}
 		for i, r := range group {
 			if err != nil {
 				r.done <- commitResult{err: err}
@@ -85,5 +91,19 @@ func (in *Intake) commit(ctx context.Context) {
 				r.done <- commitResult{rec: recs[i]}
 			}
 		}
+	}
+}
+
+// commitEach records the events of a refused group one at a time.
+func (in *Intake) commitEach(ctx context.Context, group []commitRequest) {
+	for _, r := range group {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), in.cfg.RecordTimeout)
+		rec, err := in.cfg.Store.Record(cctx, r.item.Event, r.item.Jobs)
+		cancel()
+		if err != nil && jobstore.IsDataError(err) {
+			in.cfg.Logger.Error("the job store refuses the event's data", "event_id", r.item.Event.ID,
+				"source", r.item.Event.Source, "error", err)
+		}
+		r.done <- commitResult{rec: rec, err: err}
 	}
 }

@@ -10,6 +10,7 @@ type Metrics struct {
 	recovered       prometheus.Counter
 	relayed         prometheus.Counter
 	publishDeferred prometheus.Counter
+	deadLettered    prometheus.Counter
 	groupSize       prometheus.Histogram
 }
 
@@ -36,6 +37,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "dispatcher_intake_publish_deferred_total",
 			Help: "New jobs left to the relay because the background publishers were busy.",
 		}),
+		deadLettered: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "dispatcher_intake_events_dead_lettered_total",
+			Help: "Events held in the intake queue whose data PostgreSQL refuses, moved to the dead-letter queue for an operator.",
+		}),
 		groupSize: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "dispatcher_intake_group_commit_events",
 			Help:    "Events recorded together in one PostgreSQL transaction (group commit).",
@@ -43,7 +48,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.accepted, m.refused, m.recovered, m.relayed, m.publishDeferred, m.groupSize)
+		reg.MustRegister(m.accepted, m.refused, m.recovered, m.relayed, m.publishDeferred, m.deadLettered, m.groupSize)
 	}
 	return m
 }

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/broker"
+	"github.com/pacifica/pacifica-dispatcher-go/pkg/jobstore"
 )
 
 // Consumer is what the recorder needs of the broker.
@@ -45,6 +46,14 @@ func (in *Intake) recordHeld(ctx context.Context, d broker.Delivery) broker.Disp
 	rctx, cancel := context.WithTimeout(ctx, in.cfg.RecordTimeout)
 	rec, err := in.cfg.Store.Record(rctx, p.event, p.jobs)
 	cancel()
+	if err != nil && jobstore.IsDataError(err) {
+		// PostgreSQL refuses this event's data: it would be refused on every try. It goes
+		// to the dead-letter queue, kept for an operator, instead of looping here.
+		in.cfg.Metrics.deadLettered.Inc()
+		in.cfg.Logger.Error("intake queue: the job store refuses the event's data; dead-lettered",
+			"event_id", ev.ID(), "source", ev.Source(), "message_id", d.MessageID, "error", err)
+		return broker.Reject
+	}
 	if err != nil {
 		in.cfg.Logger.Warn("intake queue: job store still unavailable; will retry",
 			"event_id", ev.ID(), "source", ev.Source(), "error", err)
