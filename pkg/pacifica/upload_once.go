@@ -13,6 +13,11 @@ import (
 // Transactions._id.
 const JobIDKey = "dispatcher.job_id"
 
+// LineageKey is the key/value that links an upload of the dispatcher to its source: the
+// source transaction's id (PROTOCOLS.md §3.4). Events that carry it are the dispatcher's
+// own uploads and match no route.
+const LineageKey = "Transactions._id"
+
 // UploadCheckpointPrefix prefixes the name of the checkpoint in which UploadOnce records
 // the ingest job of an upload: "upload/" + name.
 const UploadCheckpointPrefix = "upload/"

@@ -20,7 +20,7 @@ import (
 // (PROTOCOLS.md §3.4), and the marks of a failed run's upload. Every upload also carries
 // pacifica.JobIDKey, the dispatcher job's UUID.
 const (
-	LineageKey     = "Transactions._id"
+	LineageKey     = pacifica.LineageKey
 	StatusKey      = "dispatcher.status"
 	ErrorKey       = "dispatcher.error"
 	StatusFailed   = "failed"

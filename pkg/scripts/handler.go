@@ -23,7 +23,7 @@ import (
 const (
 	// LineageKey links the upload to its source transaction (PROTOCOLS.md §3.4); events
 	// that carry it match no route, so a script's output never triggers it again.
-	LineageKey = "Transactions._id"
+	LineageKey = pacifica.LineageKey
 	// JobIDKey names the job that made the upload.
 	JobIDKey = pacifica.JobIDKey
 	// OutputKey names the output directory (its name in the INI file).
@@ -126,7 +126,7 @@ func (h *Handler) Run(ctx context.Context, j *worker.Job) (worker.Result, error)
 		// The event is unsafe: nothing of it is downloaded, run or uploaded.
 		return worker.Result{}, worker.Permanent(err)
 	}
-	run := Run{Script: s.Name, Program: s.Program, Stdout: "", Stderr: ""}
+	run := Run{Script: s.Name, Program: s.Program}
 	result := func() worker.Result { return worker.Result{Details: mustJSON(run)} }
 
 	if err := h.prepare(j, s); err != nil {
