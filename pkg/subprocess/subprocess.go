@@ -6,6 +6,11 @@
 // the context ends (time limit, cancellation, shutdown) the whole process group gets
 // SIGTERM, then SIGKILL after a grace period; children the process leaves behind when it
 // exits are killed too.
+//
+// With a sandbox (package sandbox) the child runs in bubblewrap: its own namespaces, a
+// read-only host, its attempt's directory as the only writable place, and limits on CPU
+// time, memory, processes, file size and disk. Everything it started dies with its PID
+// namespace when it exits; a stopped or over-quota run is killed at once (SIGKILL).
 package subprocess
 
 import (
@@ -19,6 +24,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/pacifica/pacifica-dispatcher-go/pkg/sandbox"
 )
 
 // Cmd is a command to run.
@@ -34,6 +41,10 @@ type Cmd struct {
 	Stdout, Stderr io.Writer
 	// KillGrace is the time between SIGTERM and SIGKILL when the context ends (default 5s).
 	KillGrace time.Duration
+	// Sandbox, when enabled, confines the child; Spec says what it may see and write
+	// (Spec.Dir must hold Dir).
+	Sandbox *sandbox.Sandbox
+	Spec    sandbox.Spec
 }
 
 // Result is how the child ended.
@@ -44,12 +55,17 @@ type Result struct {
 	Signal syscall.Signal
 	// Duration is the wall time from start to end.
 	Duration time.Duration
+	// Limit is the sandbox limit that stopped the child, if one did.
+	Limit *sandbox.LimitError
 }
 
 // ExitError reports a child that did not exit with status 0.
 type ExitError struct{ Result }
 
 func (e *ExitError) Error() string {
+	if e.Limit != nil {
+		return e.Limit.Error()
+	}
 	if e.Signal != 0 {
 		// "killed by signal 9 (killed)", not the bare "killed by signal killed".
 		return fmt.Sprintf("killed by signal %d (%s)", int(e.Signal), e.Signal)
@@ -70,10 +86,26 @@ func Run(ctx context.Context, c Cmd) (Result, error) {
 	if err := ctx.Err(); err != nil {
 		return Result{ExitCode: -1}, fmt.Errorf("subprocess: not started: %w", context.Cause(ctx))
 	}
+	sandboxed := c.Sandbox.Enabled()
 	mark := runMark()
-	cmd := exec.Command(c.Path, c.Args...)
-	cmd.Dir = c.Dir
-	cmd.Env = append(append([]string{}, c.Env...), markVar+"="+mark)
+	var cmd *exec.Cmd
+	if sandboxed {
+		if err := c.Sandbox.Prepare(c.Spec); err != nil {
+			return Result{ExitCode: -1}, fmt.Errorf("subprocess: %w", err)
+		}
+		prog, args, err := c.Sandbox.Command(c.Spec, c.Path, c.Args, c.Dir)
+		if err != nil {
+			return Result{ExitCode: -1}, fmt.Errorf("subprocess: %w", err)
+		}
+		cmd = exec.Command(prog, args...)
+		cmd.Dir = "/"
+		// The child's /tmp is its own; its PID namespace replaces the run mark.
+		cmd.Env = setEnv(c.Env, "TMPDIR", "/tmp")
+	} else {
+		cmd = exec.Command(c.Path, c.Args...)
+		cmd.Dir = c.Dir
+		cmd.Env = append(append([]string{}, c.Env...), markVar+"="+mark)
+	}
 	cmd.Stdin = nil
 	// The output goes through pipes of our own, not exec's: exec's Wait waits until every
 	// holder of the pipes closes them, and a leftover child (a model that forked and
@@ -89,6 +121,9 @@ func Run(ctx context.Context, c Cmd) (Result, error) {
 	}
 	cmd.Stdout, cmd.Stderr = stdout.w, stderr.w
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if sandboxed {
+		cmd.SysProcAttr = c.Sandbox.SysProcAttr()
+	}
 	start := time.Now()
 	err = cmd.Start()
 	stdout.started()
@@ -102,6 +137,14 @@ func Run(ctx context.Context, c Cmd) (Result, error) {
 
 	done := make(chan struct{})
 	var killed sync.WaitGroup
+	var quota *sandbox.LimitError
+	if disk := c.Sandbox.Limits().Disk; sandboxed && disk > 0 {
+		killed.Add(1)
+		go func() {
+			defer killed.Done()
+			quota = watchDisk(done, c.Spec.Dir, disk, c.Sandbox.DiskCheckInterval(), pgid)
+		}()
+	}
 	killed.Add(1)
 	go func() {
 		defer killed.Done()
@@ -125,7 +168,9 @@ func Run(ctx context.Context, c Cmd) (Result, error) {
 	// Whatever the child left running goes with it: its process group, and processes that
 	// left the group (a daemon in its own session) but carry the run's mark.
 	_ = syscall.Kill(-pgid, syscall.SIGKILL)
-	killMarked(mark)
+	if !sandboxed {
+		killMarked(mark)
+	}
 	// Once they are dead the pipes reach end of file; a holder that escaped both (it
 	// dropped its environment) is cut off after drainGrace.
 	stdout.wait(drainGrace)
@@ -135,8 +180,21 @@ func Run(ctx context.Context, c Cmd) (Result, error) {
 	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
 		res.Signal = ws.Signal()
 	}
+	if sandboxed {
+		res.Limit = quota
+		if res.Limit == nil && res.Signal == 0 {
+			res.Limit = c.Sandbox.ExitLimit(res.ExitCode)
+		}
+		// bubblewrap exits with 128 + the signal that killed its child.
+		if res.Signal == 0 && res.ExitCode > 128 && res.ExitCode < 128+65 {
+			res.Signal, res.ExitCode = syscall.Signal(res.ExitCode-128), -1
+		}
+	}
 	if ctx.Err() != nil {
 		return res, fmt.Errorf("subprocess: %s stopped: %w", c.Path, context.Cause(ctx))
+	}
+	if res.Limit != nil {
+		return res, &ExitError{res}
 	}
 	if err != nil {
 		var ee *exec.ExitError
@@ -146,6 +204,41 @@ func Run(ctx context.Context, c Cmd) (Result, error) {
 		return res, fmt.Errorf("subprocess: %s: %w", c.Path, err)
 	}
 	return res, nil
+}
+
+// watchDisk measures dir every interval until done is closed, and kills the process group
+// pgid when the space used passes limit.
+func watchDisk(done <-chan struct{}, dir string, limit int64, interval time.Duration, pgid int) *sandbox.LimitError {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-done:
+			return nil
+		case <-t.C:
+		}
+		used, err := sandbox.Usage(dir)
+		if err != nil {
+			_ = syscall.Kill(-pgid, syscall.SIGKILL)
+			return &sandbox.LimitError{Limit: "disk quota", Detail: fmt.Sprintf("the attempt's directory could not be measured: %v", err)}
+		}
+		if used > limit {
+			_ = syscall.Kill(-pgid, syscall.SIGKILL)
+			return &sandbox.LimitError{Limit: "disk quota", Detail: fmt.Sprintf("%s used under the attempt's directory, the quota is %s",
+				sandbox.FormatBytes(used), sandbox.FormatBytes(limit))}
+		}
+	}
+}
+
+// setEnv returns env with key set to value.
+func setEnv(env []string, key, value string) []string {
+	out := make([]string, 0, len(env)+1)
+	for _, kv := range env {
+		if k, _, _ := strings.Cut(kv, "="); k != key {
+			out = append(out, kv)
+		}
+	}
+	return append(out, key+"="+value)
 }
 
 // CleanEnv returns the environment a child gets: a fixed PATH, HOME and TMPDIR in its

@@ -1,0 +1,468 @@
+//go:build linux
+
+// Package sandbox confines the code the dispatcher runs for its users (proxymod models,
+// operator scripts) with bubblewrap (bwrap, the sandbox Flatpak uses).
+//
+// A sandboxed child gets new PID, IPC, UTS, network and mount namespaces. Its file system
+// is a fresh root holding, read-only, the host's /usr, /bin, /sbin, /lib*, /etc and the
+// paths its interpreter needs; the attempt's own directory is the only writable place
+// (bound at the same path as on the host, with a private /tmp inside it), and /proc is the
+// sandbox's own. Nothing else of the host is visible: not DATA_DIR's other jobs, not /run
+// (PostgreSQL's unix socket lives there), not /var (Kubernetes' service account token
+// under /var/run/secrets), not /home or /root, and the dispatcher's configuration and
+// secret files are masked even where they lie under /etc. The network namespace has only
+// its own loopback, so 127.0.0.1 reaches nothing of the host.
+//
+// The sandbox runs as an unprivileged user. When the dispatcher runs as a normal user
+// (the container image does), bwrap makes a new user namespace for it. When the
+// dispatcher runs as root, a process in a user namespace would still be root to the
+// kernel's resource accounting (RLIMIT_NPROC is not enforced for root) and to the host's
+// root-owned files, so bwrap runs without a user namespace and the child switches to a
+// dedicated uid (UID, default 65534) before it starts.
+//
+// Limits per attempt: CPU time, address space, file size and processes are resource limits
+// set inside the sandbox (prlimit, before the command starts); the disk used under the
+// attempt's directory is measured while it runs, and the whole sandbox is killed when it
+// passes the quota. When the attempt ends, its PID namespace ends and everything in it
+// dies: no daemon outlives its job.
+package sandbox
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Modes of Config.Mode.
+const (
+	// ModeBwrap requires bubblewrap: New fails when it does not work on the machine.
+	ModeBwrap = "bwrap"
+	// ModeAuto uses bubblewrap when it works, and runs children unconfined otherwise.
+	ModeAuto = "auto"
+	// ModeOff runs children unconfined.
+	ModeOff = "off"
+)
+
+// Limits bound one attempt. Zero means no limit of that kind.
+type Limits struct {
+	// CPUTime is the CPU time of each process (RLIMIT_CPU): SIGXCPU at the limit, SIGKILL
+	// a few seconds later.
+	CPUTime time.Duration
+	// Memory is the address space of each process, in bytes (RLIMIT_AS).
+	Memory int64
+	// Processes is the number of processes and threads the sandbox's user may have at
+	// once (RLIMIT_NPROC, counted per sandbox).
+	Processes int
+	// FileSize is the largest file a process may write, in bytes (RLIMIT_FSIZE).
+	FileSize int64
+	// Disk is the space used under the attempt's directory, in bytes, checked while the
+	// child runs.
+	Disk int64
+}
+
+// Config configures the sandbox.
+type Config struct {
+	// Mode is ModeBwrap, ModeAuto or ModeOff.
+	Mode string
+	// Bwrap is the bubblewrap program (default "bwrap", looked up on PATH).
+	Bwrap string
+	// UID and GID are the sandbox's user when the dispatcher runs as root (default
+	// 65534, nobody).
+	UID, GID int
+	// Limits apply to every attempt.
+	Limits Limits
+	// ReadOnly are more host paths every sandbox sees, read-only (SANDBOX_BIND).
+	ReadOnly []string
+	// Hide are host paths no sandbox may see (configuration and secret files); a file's
+	// directory is hidden too unless it is one of the system directories.
+	Hide []string
+	// DiskCheckInterval is how often the disk quota is checked (default 500ms).
+	DiskCheckInterval time.Duration
+	// RunAs starts bwrap as this user, in a user namespace, as a dispatcher that is not
+	// root does (nil: as the dispatcher's own user). The attempt's directory is given to
+	// that user, and every path the sandbox sees must be reachable by it.
+	RunAs *syscall.Credential
+}
+
+// Sandbox builds the sandboxed command lines. A nil *Sandbox, or one that is not Enabled,
+// runs children unconfined.
+type Sandbox struct {
+	cfg        Config
+	enabled    bool
+	reason     string // why it is not enabled
+	bwrap      string
+	prlimit    string
+	setpriv    string
+	privileged bool // root: no user namespace, setpriv to UID inside
+	system     []string
+	hidden     []string
+}
+
+// shmSize bounds the sandbox's /dev/shm (memory, not the attempt's disk).
+const shmSize = 64 << 20
+
+// systemDirs are the host directories every sandbox sees read-only, when they exist.
+var systemDirs = []string{"/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32", "/etc"}
+
+// New returns the sandbox the configuration asks for. With ModeBwrap it fails when
+// bubblewrap cannot run a trivial sandbox here; with ModeAuto it returns a disabled
+// sandbox whose Reason says why.
+func New(ctx context.Context, cfg Config) (*Sandbox, error) {
+	if cfg.Mode == "" {
+		cfg.Mode = ModeBwrap
+	}
+	if cfg.Bwrap == "" {
+		cfg.Bwrap = "bwrap"
+	}
+	if cfg.UID == 0 {
+		cfg.UID = 65534
+	}
+	if cfg.GID == 0 {
+		cfg.GID = 65534
+	}
+	if cfg.DiskCheckInterval <= 0 {
+		cfg.DiskCheckInterval = 500 * time.Millisecond
+	}
+	s := &Sandbox{cfg: cfg}
+	switch cfg.Mode {
+	case ModeOff:
+		s.reason = "SANDBOX=off"
+		return s, nil
+	case ModeBwrap, ModeAuto:
+	default:
+		return nil, fmt.Errorf("sandbox: mode %q: want auto, bwrap or off", cfg.Mode)
+	}
+	err := s.setup(ctx)
+	if err == nil {
+		s.enabled = true
+		return s, nil
+	}
+	if cfg.Mode == ModeBwrap {
+		return nil, fmt.Errorf("sandbox: bubblewrap does not work here: %w (install the bubblewrap package and allow user namespaces, or set SANDBOX=auto or SANDBOX=off)", err)
+	}
+	s.reason = "bubblewrap does not work here: " + err.Error()
+	return s, nil
+}
+
+// setup finds the programs and runs a trivial sandbox.
+func (s *Sandbox) setup(ctx context.Context) error {
+	var err error
+	if s.bwrap, err = exec.LookPath(s.cfg.Bwrap); err != nil {
+		return fmt.Errorf("%s not found: %w", s.cfg.Bwrap, err)
+	}
+	// prlimit and setpriv run inside the sandbox, so they must lie under /usr or /bin.
+	if s.prlimit, err = systemProgram("prlimit"); err != nil {
+		return err
+	}
+	s.privileged = os.Geteuid() == 0 && s.cfg.RunAs == nil
+	if s.privileged {
+		if s.setpriv, err = systemProgram("setpriv"); err != nil {
+			return err
+		}
+	}
+	for _, d := range systemDirs {
+		if _, err := os.Lstat(d); err == nil {
+			s.system = append(s.system, d)
+		}
+	}
+	s.hidden = s.hiddenPaths()
+
+	dir, err := os.MkdirTemp("", "sandbox-probe-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	if err := os.Chmod(dir, 0o755); err != nil {
+		return err
+	}
+	tctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	prog, args, err := s.Command(Spec{Dir: dir}, "/bin/sh", []string{"-c", "echo ok > probe"}, dir)
+	if err != nil {
+		return err
+	}
+	if err := s.Prepare(Spec{Dir: dir}); err != nil {
+		return err
+	}
+	cmd := exec.CommandContext(tctx, prog, args...)
+	cmd.Env = []string{"PATH=/usr/bin:/bin"}
+	cmd.SysProcAttr = s.SysProcAttr()
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		msg := strings.TrimSpace(stderr.String())
+		if msg == "" {
+			msg = err.Error()
+		}
+		return errors.New(msg)
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "probe")); err != nil || string(b) != "ok\n" {
+		return fmt.Errorf("a sandboxed shell could not write its directory (%v)", err)
+	}
+	return nil
+}
+
+func systemProgram(name string) (string, error) {
+	for _, d := range []string{"/usr/bin", "/bin", "/usr/sbin", "/sbin"} {
+		p := filepath.Join(d, name)
+		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0 {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("%s (util-linux) not found in /usr/bin or /bin", name)
+}
+
+// Enabled reports whether children run in bubblewrap.
+func (s *Sandbox) Enabled() bool { return s != nil && s.enabled }
+
+// Reason says why the sandbox is not enabled ("" when it is).
+func (s *Sandbox) Reason() string {
+	if s == nil {
+		return "no sandbox configured"
+	}
+	return s.reason
+}
+
+// Describe is one line for logs and health answers.
+func (s *Sandbox) Describe() string {
+	if !s.Enabled() {
+		return "off: " + s.Reason()
+	}
+	if s.privileged {
+		return fmt.Sprintf("bubblewrap, children run as uid %d", s.cfg.UID)
+	}
+	return "bubblewrap, in a user namespace"
+}
+
+// Limits returns the limits of every attempt.
+func (s *Sandbox) Limits() Limits {
+	if s == nil {
+		return Limits{}
+	}
+	return s.cfg.Limits
+}
+
+// DiskCheckInterval is how often the disk quota is checked.
+func (s *Sandbox) DiskCheckInterval() time.Duration { return s.cfg.DiskCheckInterval }
+
+// Spec is one sandboxed run.
+type Spec struct {
+	// Dir is the attempt's directory: the only writable place, seen at the same path.
+	Dir string
+	// Tmp is a directory inside Dir that the child sees as /tmp ("" : Dir/.tmp).
+	Tmp string
+	// ReadOnly are more host paths the child sees read-only (its interpreter, its script).
+	ReadOnly []string
+	// Network keeps the host's network (never for proxymod models).
+	Network bool
+}
+
+func (sp Spec) tmp() string {
+	if sp.Tmp != "" {
+		return sp.Tmp
+	}
+	return filepath.Join(sp.Dir, ".tmp")
+}
+
+// Prepare makes the attempt's directory the sandbox's own: its /tmp exists and, when the
+// child runs as a dedicated user, everything under it belongs to that user. When the
+// attempt's directory lies under the host's /tmp, its mount point is made inside the
+// private /tmp, where the child will see it.
+func (s *Sandbox) Prepare(sp Spec) error {
+	tmp := sp.tmp()
+	if err := os.MkdirAll(tmp, 0o700); err != nil {
+		return fmt.Errorf("sandbox: %w", err)
+	}
+	if rel, ok := strings.CutPrefix(sp.Dir, "/tmp/"); ok {
+		if err := os.MkdirAll(filepath.Join(tmp, rel), 0o700); err != nil {
+			return fmt.Errorf("sandbox: %w", err)
+		}
+	}
+	uid, gid, chown := s.owner()
+	if !chown {
+		return nil
+	}
+	err := filepath.Walk(sp.Dir, func(p string, _ os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		return os.Lchown(p, uid, gid)
+	})
+	if err != nil {
+		return fmt.Errorf("sandbox: giving the attempt's directory to uid %d: %w", uid, err)
+	}
+	return nil
+}
+
+// owner is the user the attempt's files must belong to, if not the dispatcher's.
+func (s *Sandbox) owner() (uid, gid int, chown bool) {
+	switch {
+	case s.privileged:
+		return s.cfg.UID, s.cfg.GID, true
+	case s.cfg.RunAs != nil && int(s.cfg.RunAs.Uid) != os.Geteuid():
+		return int(s.cfg.RunAs.Uid), int(s.cfg.RunAs.Gid), true
+	}
+	return 0, 0, false
+}
+
+// SysProcAttr is how bwrap itself is started: its own process group, killed with the
+// dispatcher's thread that started it.
+func (s *Sandbox) SysProcAttr() *syscall.SysProcAttr {
+	a := &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if s.cfg.RunAs != nil {
+		a.Credential = s.cfg.RunAs
+	}
+	return a
+}
+
+// Command returns the program and arguments that run path with args in dir, sandboxed.
+func (s *Sandbox) Command(sp Spec, path string, args []string, dir string) (string, []string, error) {
+	if !filepath.IsAbs(sp.Dir) || !filepath.IsAbs(dir) {
+		return "", nil, errors.New("sandbox: the attempt's directory and the working directory must be absolute")
+	}
+	a := []string{
+		"--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
+		"--die-with-parent", "--new-session", "--hostname", "sandbox",
+	}
+	if !sp.Network {
+		a = append(a, "--unshare-net")
+	}
+	if s.privileged {
+		// Root: no user namespace (it would stay root to the kernel); the child drops to
+		// the sandbox user with setpriv, which needs CAP_SETUID and CAP_SETGID, and
+		// CAP_DAC_READ_SEARCH lets it enter the attempt's directory (the sandbox user's)
+		// first. Changing to that user clears them all.
+		a = append(a, "--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID",
+			"--cap-add", "CAP_DAC_READ_SEARCH")
+	} else {
+		a = append(a, "--unshare-user", "--disable-userns", "--cap-drop", "ALL")
+	}
+	for _, d := range s.system {
+		if t, err := os.Readlink(d); err == nil {
+			a = append(a, "--symlink", t, d)
+			continue
+		}
+		a = append(a, "--ro-bind", d, d)
+	}
+	var extra []string
+	for _, p := range slices.Concat(s.cfg.ReadOnly, sp.ReadOnly) {
+		p = filepath.Clean(p)
+		if !filepath.IsAbs(p) || s.covered(p) || slices.Contains(extra, p) {
+			continue
+		}
+		if _, err := os.Stat(p); err != nil {
+			continue
+		}
+		extra = append(extra, p)
+	}
+	// Parents before children, so that a nested bind is not hidden by its parent's.
+	slices.Sort(extra)
+	for _, p := range extra {
+		a = append(a, "--ro-bind", p, p)
+	}
+	for _, p := range s.hidden {
+		if !s.covered(p) && !under(p, extra) {
+			continue
+		}
+		st, err := os.Stat(p)
+		switch {
+		case err != nil:
+		case st.IsDir():
+			a = append(a, "--tmpfs", p)
+		default:
+			a = append(a, "--ro-bind", "/dev/null", p)
+		}
+	}
+	a = append(a,
+		"--proc", "/proc", "--dev", "/dev",
+		// Shared memory for those that need it (Python's multiprocessing), bounded.
+		"--perms", "1777", "--size", strconv.Itoa(shmSize), "--tmpfs", "/dev/shm",
+		// /tmp first: the attempt's directory may lie under the host's /tmp.
+		"--bind", sp.tmp(), "/tmp",
+		"--bind", sp.Dir, sp.Dir,
+		// The sandbox's own root and /dev are tmpfs: read-only, so that nothing fills memory.
+		"--remount-ro", "/dev", "--remount-ro", "/",
+		"--chdir", dir,
+		"--",
+	)
+	if s.privileged {
+		a = append(a, s.setpriv, "--reuid="+strconv.Itoa(s.cfg.UID), "--regid="+strconv.Itoa(s.cfg.GID),
+			"--clear-groups", "--inh-caps=-all", "--")
+	}
+	a = append(a, s.prlimit, "--core=0")
+	l := s.cfg.Limits
+	if l.CPUTime > 0 {
+		sec := int64(l.CPUTime.Round(time.Second).Seconds())
+		sec = max(sec, 1)
+		// SIGXCPU at the limit, SIGKILL for a process that ignores it.
+		a = append(a, fmt.Sprintf("--cpu=%d:%d", sec, sec+5))
+	}
+	if l.Memory > 0 {
+		a = append(a, fmt.Sprintf("--as=%d", l.Memory))
+	}
+	if l.Processes > 0 {
+		a = append(a, fmt.Sprintf("--nproc=%d", l.Processes))
+	}
+	if l.FileSize > 0 {
+		a = append(a, fmt.Sprintf("--fsize=%d", l.FileSize))
+	}
+	a = append(a, "--", path)
+	a = append(a, args...)
+	return s.bwrap, a, nil
+}
+
+// covered reports whether p lies under one of the system directories bound read-only.
+func (s *Sandbox) covered(p string) bool { return under(p, s.system) }
+
+func under(p string, roots []string) bool {
+	for _, r := range roots {
+		if p == r || strings.HasPrefix(p, r+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// hiddenPaths are the configured files and their directories (unless a directory is a
+// system directory itself), and the dispatcher's own program.
+func (s *Sandbox) hiddenPaths() []string {
+	var out []string
+	add := func(p string) {
+		if p = filepath.Clean(p); filepath.IsAbs(p) && p != "/" && !slices.Contains(s.system, p) && !slices.Contains(out, p) {
+			out = append(out, p)
+		}
+	}
+	for _, p := range s.cfg.Hide {
+		if p == "" {
+			continue
+		}
+		if abs, err := filepath.Abs(p); err == nil {
+			p = abs
+		}
+		add(p)
+		if st, err := os.Stat(p); err == nil && !st.IsDir() {
+			add(filepath.Dir(p))
+		}
+	}
+	if exe, err := os.Executable(); err == nil {
+		add(exe)
+	}
+	// A directory hides whatever lies under it: drop the paths inside hidden directories.
+	slices.Sort(out)
+	var kept []string
+	for _, p := range out {
+		if !under(p, kept) {
+			kept = append(kept, p)
+		}
+	}
+	return kept
+}

@@ -1,0 +1,226 @@
+//go:build linux
+
+package subprocess_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/pacifica/pacifica-dispatcher-go/pkg/sandbox"
+	"github.com/pacifica/pacifica-dispatcher-go/pkg/subprocess"
+)
+
+// sandboxModes are the two ways the sandbox runs: as the dispatcher's own user (root here
+// in CI: no user namespace, the child drops to uid 65534) and as a user that is not root
+// (a user namespace, as in the container image).
+func sandboxModes(t *testing.T) map[string]*syscall.Credential {
+	t.Helper()
+	modes := map[string]*syscall.Credential{"own-user": nil}
+	if os.Geteuid() == 0 {
+		modes["unprivileged-user"] = &syscall.Credential{Uid: 65534, Gid: 65534}
+	}
+	return modes
+}
+
+func newSandbox(t *testing.T, runAs *syscall.Credential, limits sandbox.Limits, hide ...string) *sandbox.Sandbox {
+	t.Helper()
+	sb, err := sandbox.New(context.Background(), sandbox.Config{Mode: sandbox.ModeBwrap, Limits: limits, RunAs: runAs,
+		Hide: hide, DiskCheckInterval: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatalf("bubblewrap is needed (apt-get install bubblewrap): %v", err)
+	}
+	return sb
+}
+
+// sandboxDirs makes a data directory with two attempts' directories, reachable by the
+// unprivileged user (as a non-root dispatcher's own directories are).
+func sandboxDirs(t *testing.T) (data, mine, other string) {
+	t.Helper()
+	top := t.TempDir()
+	for _, d := range []string{top, filepath.Dir(top)} {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	data = filepath.Join(top, "data")
+	mine, other = filepath.Join(data, "job-a", "1"), filepath.Join(data, "job-b", "1")
+	for _, d := range []string{mine, other} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(other, "private.txt"), []byte("other job's data\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return data, mine, other
+}
+
+func runSandboxed(t *testing.T, sb *sandbox.Sandbox, dir, script string) (subprocess.Result, string, string, error) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	res, err := subprocess.Run(ctx, subprocess.Cmd{Path: "/bin/sh", Args: []string{"-c", script}, Dir: dir,
+		Env: subprocess.CleanEnv(dir, "SECRET_OF_THE_TEST=should-not-leak"), Stdout: &stdout, Stderr: &stderr,
+		Sandbox: sb, Spec: sandbox.Spec{Dir: dir}})
+	return res, stdout.String(), stderr.String(), err
+}
+
+func TestSandboxConfines(t *testing.T) {
+	t.Setenv("SANDBOX_TEST_PARENT_SECRET", "parent-secret-value")
+	secretDir := t.TempDir()
+	secretFile := filepath.Join(secretDir, "db-password")
+	if err := os.WriteFile(secretFile, []byte("hunter2\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for mode, runAs := range sandboxModes(t) {
+		t.Run(mode, func(t *testing.T) {
+			_, mine, other := sandboxDirs(t)
+			sb := newSandbox(t, runAs, sandbox.Limits{}, secretFile)
+			checks := []struct {
+				name, script string
+				// ok: the command must succeed (exit 0); otherwise it must fail.
+				ok bool
+			}{
+				{"writes its own directory", "echo hi > mine.txt && cat mine.txt", true},
+				{"writes its /tmp", "echo hi > /tmp/t && cat /tmp/t", true},
+				{"reads /usr", "test -r /usr/bin/env", true},
+				{"sees no other job", "ls " + other, false},
+				{"reads no other job's file", "cat " + other + "/private.txt", false},
+				{"cannot write /etc", "echo x > /etc/escape", false},
+				{"cannot write /usr", "echo x > /usr/escape", false},
+				{"cannot write the root", "echo x > /escape", false},
+				{"cannot write /dev", "echo x > /dev/escape", false},
+				{"has a small /dev/shm", "echo x > /dev/shm/x && head -c 100000000 /dev/zero > /dev/shm/big", false},
+				{"cannot write /proc", "echo x > /proc/escape", false},
+				{"sees no /run", "ls /run/postgresql", false},
+				{"sees no /var", "ls /var/run/secrets", false},
+				{"sees no /root or /home", "ls /root/ || ls /home/", false},
+				{"sees no configured secret", "cat " + secretFile, false},
+				{"reaches no host TCP port", "exec 3<>/dev/tcp/127.0.0.1/5432", false},
+				{"its PID 1 is its own", "cat /proc/1/cmdline | tr '\\0' ' ' | grep -q bwrap", true},
+				{"cannot read a parent's environment", "cat /proc/*/environ | tr '\\0' '\\n' | grep -q parent-secret-value", false},
+			}
+			for _, c := range checks {
+				_, stdout, stderr, err := runSandboxed(t, sb, mine, c.script)
+				if c.ok && err != nil {
+					t.Errorf("%s: %v\nstdout: %s\nstderr: %s", c.name, err, stdout, stderr)
+				}
+				if !c.ok && err == nil {
+					t.Errorf("%s: succeeded in the sandbox\nstdout: %s", c.name, stdout)
+				}
+			}
+			// The data directory, seen from inside, is a mount point in the attempt's own /tmp:
+			// a write there stays in the attempt's directory.
+			_, _, _, _ = runSandboxed(t, sb, mine, "echo x > "+filepath.Dir(filepath.Dir(mine))+"/escape")
+			for _, p := range []string{filepath.Join(other, "escape"), filepath.Join(filepath.Dir(filepath.Dir(mine)), "escape"),
+				"/escape", "/etc/escape", "/usr/escape", "/dev/shm/escape"} {
+				if _, err := os.Lstat(p); err == nil {
+					t.Errorf("%s was written", p)
+				}
+			}
+		})
+	}
+}
+
+func TestSandboxKillsLeftovers(t *testing.T) {
+	for mode, runAs := range sandboxModes(t) {
+		t.Run(mode, func(t *testing.T) {
+			_, mine, _ := sandboxDirs(t)
+			sb := newSandbox(t, runAs, sandbox.Limits{})
+			marker := fmt.Sprintf("%d", 600+os.Getpid()%300)
+			script := "setsid env -i sleep " + marker + " >/dev/null 2>&1 </dev/null &\n" +
+				"( ( sleep " + marker + ".5 & ) & )\necho started"
+			start := time.Now()
+			_, stdout, _, err := runSandboxed(t, sb, mine, script)
+			if err != nil || !strings.Contains(stdout, "started") {
+				t.Fatalf("run: %v %q", err, stdout)
+			}
+			if d := time.Since(start); d > 20*time.Second {
+				t.Errorf("the run waited %s for its leftovers", d)
+			}
+			if left := processesWithArg("sleep", marker); len(left) > 0 {
+				t.Errorf("processes left after the run: %v", left)
+			}
+		})
+	}
+}
+
+func TestSandboxLimits(t *testing.T) {
+	for mode, runAs := range sandboxModes(t) {
+		t.Run(mode, func(t *testing.T) {
+			_, mine, _ := sandboxDirs(t)
+			sb := newSandbox(t, runAs, sandbox.Limits{CPUTime: time.Second, Memory: 512 << 20, Processes: 32,
+				FileSize: 1 << 20, Disk: 8 << 20})
+			t.Run("file size", func(t *testing.T) {
+				_, _, _, err := runSandboxed(t, sb, mine, "exec head -c 2000000 /dev/zero > big")
+				var le *subprocess.ExitError
+				if !errors.As(err, &le) || le.Limit == nil || le.Limit.Limit != "file size" {
+					t.Fatalf("err = %v, want the file size limit", err)
+				}
+			})
+			t.Run("disk quota", func(t *testing.T) {
+				script := "i=0; while [ $i -lt 40 ]; do head -c 900000 /dev/zero > f$i || exit 9; i=$((i+1)); done; sleep 10"
+				_, _, _, err := runSandboxed(t, sb, mine, script)
+				var le *subprocess.ExitError
+				if !errors.As(err, &le) || le.Limit == nil || le.Limit.Limit != "disk quota" {
+					t.Fatalf("err = %v, want the disk quota", err)
+				}
+				_ = os.RemoveAll(mine)
+				_ = os.MkdirAll(mine, 0o755)
+			})
+			t.Run("CPU time", func(t *testing.T) {
+				_, _, _, err := runSandboxed(t, sb, mine, "while :; do :; done")
+				var le *subprocess.ExitError
+				if !errors.As(err, &le) || le.Limit == nil || le.Limit.Limit != "CPU time" {
+					t.Fatalf("err = %v, want the CPU time limit", err)
+				}
+			})
+			t.Run("memory", func(t *testing.T) {
+				_, _, stderr, err := runSandboxed(t, sb, mine, "exec python3 -c 'x = bytearray(1 << 30)'")
+				if err == nil {
+					t.Fatal("a 1 GiB allocation succeeded under a 512 MiB limit")
+				}
+				if !strings.Contains(stderr, "MemoryError") || sb.Hint(stderr) == "" {
+					t.Errorf("stderr %q, hint %q", stderr, sb.Hint(stderr))
+				}
+			})
+			t.Run("processes", func(t *testing.T) {
+				script := "exec python3 -c 'import os, time\nn = 0\nfor i in range(100):\n" +
+					"    try:\n        pid = os.fork()\n    except OSError:\n        break\n" +
+					"    if pid == 0:\n        time.sleep(30)\n        os._exit(0)\n    n += 1\nprint(n)'"
+				_, stdout, stderr, err := runSandboxed(t, sb, mine, script)
+				n, perr := strconv.Atoi(strings.TrimSpace(stdout))
+				if err != nil || perr != nil || n >= 32 || n < 5 {
+					t.Fatalf("%v: %d processes started under a limit of 32 (stdout %q stderr %q)", err, n, stdout, stderr)
+				}
+			})
+		})
+	}
+}
+
+// processesWithArg lists the processes named name with an argument starting with arg.
+func processesWithArg(name, arg string) []string {
+	var out []string
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err != nil {
+			continue
+		}
+		parts := strings.Split(strings.TrimRight(string(b), "\x00"), "\x00")
+		if len(parts) >= 2 && filepath.Base(parts[0]) == name && strings.HasPrefix(parts[1], arg) {
+			out = append(out, e.Name()+": "+strings.Join(parts, " "))
+		}
+	}
+	return out
+}
