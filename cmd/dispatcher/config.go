@@ -5,11 +5,12 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/pacifica/pacifica-dispatcher-go/pkg/sandbox"
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/service"
 )
 
 // runConfig prints the configuration variables, or checks the current environment.
-func runConfig(_ context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
+func runConfig(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	if len(args) == 1 && (args[0] == "-h" || args[0] == "--help") {
 		fmt.Fprintln(stdout, "Usage: dispatcher config [check]")
 		fmt.Fprintln(stdout)
@@ -30,6 +31,16 @@ func runConfig(_ context.Context, args []string, _ io.Reader, stdout, stderr io.
 		cfg, err := service.Load()
 		if err == nil {
 			_, _, err = service.LoadRoutes(cfg)
+		}
+		if err == nil && cfg.Role != service.RoleReceiver {
+			var sb *sandbox.Sandbox
+			if sb, err = service.NewSandbox(ctx, cfg); err == nil {
+				if sb.Enabled() {
+					fmt.Fprintln(stdout, "sandbox:", sb.Describe())
+				} else {
+					fmt.Fprintln(stdout, "WARNING: models and scripts would run without a sandbox:", sb.Reason())
+				}
+			}
 		}
 		if err != nil {
 			fmt.Fprintln(stderr, "dispatcher:", err)

@@ -46,10 +46,25 @@ func commands() []command {
 }
 
 func main() {
+	// No process of this user (a model or script run unsandboxed, or anything else) may
+	// read this process's environment or memory, or attach to it.
+	if err := nonDumpable(); err != nil {
+		fmt.Fprintln(os.Stderr, "dispatcher: making the process non-dumpable:", err)
+		os.Exit(1)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
+}
+
+// nonDumpable sets PR_SET_DUMPABLE to 0: /proc/<pid>/environ, mem and fd become root's,
+// and ptrace is refused to processes of the same user.
+func nonDumpable() error {
+	if _, _, errno := syscall.RawSyscall(syscall.SYS_PRCTL, syscall.PR_SET_DUMPABLE, 0, 0); errno != 0 {
+		return errno
+	}
+	return nil
 }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {

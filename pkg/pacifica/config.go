@@ -20,8 +20,8 @@ type Config struct {
 	NotificationsURL string        `envconfig:"NOTIFICATIONS_URL" default:"http://127.0.0.1:8070" desc:"Pacifica notifications base URL (for dispatcher subscribe)"`
 	CABundle         string        `envconfig:"CA_BUNDLE" default:"True" desc:"TLS verification: True (system roots), False (no verification), or a PEM bundle path"`
 	AuthType         string        `envconfig:"AUTHENTICATION_TYPE" desc:"authentication to Pacifica: empty (none), basic or clientssl"`
-	Username         string        `envconfig:"AUTHENTICATION_USERNAME" desc:"basic: user name"`
-	Password         string        `envconfig:"AUTHENTICATION_PASSWORD" desc:"basic: password"`
+	Username         string        `envconfig:"AUTHENTICATION_USERNAME" desc:"basic: user name (or AUTHENTICATION_USERNAME_FILE: a file holding it)"`
+	Password         string        `envconfig:"AUTHENTICATION_PASSWORD" desc:"basic: password (or AUTHENTICATION_PASSWORD_FILE: a file holding it)"`
 	Cert             string        `envconfig:"AUTHENTICATION_CERT" desc:"clientssl: client certificate (PEM file)"`
 	Key              string        `envconfig:"AUTHENTICATION_KEY" desc:"clientssl: client key (PEM file)"`
 	RequestTimeout   time.Duration `envconfig:"PACIFICA_REQUEST_TIMEOUT" default:"30s" desc:"time limit of one call to a Pacifica service (streams excepted)"`

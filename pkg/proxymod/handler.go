@@ -12,6 +12,7 @@ import (
 
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/event"
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/pacifica"
+	"github.com/pacifica/pacifica-dispatcher-go/pkg/sandbox"
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/subprocess"
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/worker"
 )
@@ -60,6 +61,10 @@ type HandlerConfig struct {
 	KillGrace time.Duration
 	// FailureUploadTimeout bounds the upload of a timed-out run's logs (default 5m).
 	FailureUploadTimeout time.Duration
+	// Sandbox confines the models (nil or disabled: they run with the worker's rights);
+	// ReadOnly are the host paths the interpreter needs in it (see Interpreter).
+	Sandbox  *sandbox.Sandbox
+	ReadOnly []string
 }
 
 // Handler runs proxymod jobs: download, compute, upload (PROXYMOD.md §3).
@@ -141,11 +146,16 @@ func (h *Handler) Run(ctx context.Context, j *worker.Job) (worker.Result, error)
 	j.Logf("running %d model(s) with %s on %d configuration(s)", len(plan.Models), h.cfg.Python, len(configs))
 	start := time.Now()
 	runErr := RunModels(ctx, RunConfig{Python: h.cfg.Python, Env: h.cfg.Env, Dir: dirs.upload, WorkDir: dirs.work,
-		Stdout: stdout, Stderr: stderr, KillGrace: h.cfg.KillGrace}, plan.Models, dirs.download, configs)
+		Stdout: stdout, Stderr: stderr, KillGrace: h.cfg.KillGrace,
+		Sandbox: h.cfg.Sandbox, AttemptDir: j.Dir, ReadOnly: h.cfg.ReadOnly}, plan.Models, dirs.download, configs)
 	_ = stdout.Close()
 	_ = stderr.Close()
 	if runErr != nil {
 		tail := strings.TrimSpace(stderr.Tail())
+		var ee *subprocess.ExitError
+		if hint := h.cfg.Sandbox.Hint(tail); hint != "" && (!errors.As(runErr, &ee) || ee.Limit == nil) {
+			runErr = fmt.Errorf("%w (%s)", runErr, hint)
+		}
 		j.Logf("models failed after %s: %v", time.Since(start).Round(time.Millisecond), runErr)
 		if tail != "" {
 			j.Logf("stderr (tail):\n%s", tail)

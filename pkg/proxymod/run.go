@@ -9,9 +9,12 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"syscall"
 	"time"
 
+	"github.com/pacifica/pacifica-dispatcher-go/pkg/sandbox"
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/subprocess"
 )
 
@@ -41,6 +44,13 @@ type RunConfig struct {
 	// Stdout and Stderr receive the models' output.
 	Stdout, Stderr io.Writer
 	KillGrace      time.Duration
+	// Sandbox confines the interpreter (nil or disabled: it runs with the worker's
+	// rights). It never has the network. AttemptDir is the attempt's directory (the only
+	// writable place; it holds Dir and WorkDir) and ReadOnly the host paths the
+	// interpreter needs (see Interpreter).
+	Sandbox    *sandbox.Sandbox
+	AttemptDir string
+	ReadOnly   []string
 }
 
 // RunModels runs the models in event order in one interpreter, each called with the
@@ -77,10 +87,16 @@ func RunModels(ctx context.Context, rc RunConfig, models []Model, downloadDir st
 	if python == "" {
 		python = "python3"
 	}
+	attempt := rc.AttemptDir
+	if attempt == "" {
+		attempt = filepath.Dir(rc.WorkDir)
+	}
 	_, err = subprocess.Run(ctx, subprocess.Cmd{
 		Path: lookPath(python), Args: []string{driver, specPath, resultPath},
 		Dir: rc.Dir, Env: subprocess.CleanEnv(rc.WorkDir, rc.Env...),
 		Stdout: rc.Stdout, Stderr: rc.Stderr, KillGrace: rc.KillGrace,
+		Sandbox: rc.Sandbox,
+		Spec:    sandbox.Spec{Dir: attempt, Tmp: filepath.Join(rc.WorkDir, "tmp"), ReadOnly: rc.ReadOnly},
 	})
 	var ee *subprocess.ExitError
 	switch {
@@ -88,7 +104,7 @@ func RunModels(ctx context.Context, rc RunConfig, models []Model, downloadDir st
 		return nil
 	case errors.As(err, &ee) && ee.ExitCode == 3:
 		var me ModelError
-		rb, rerr := os.ReadFile(resultPath)
+		rb, rerr := readResult(resultPath)
 		if rerr == nil && json.Unmarshal(rb, &me) == nil && me.File != "" {
 			return &me
 		}
@@ -97,6 +113,53 @@ func RunModels(ctx context.Context, rc RunConfig, models []Model, downloadDir st
 		return fmt.Errorf("the Python interpreter %s failed: %v", python, err)
 	}
 	return err
+}
+
+// readResult reads the driver's result, which the models could have replaced: not through
+// a link, and not more than 64 KiB.
+func readResult(path string) ([]byte, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
+		return nil, errors.New("the result is not a regular file")
+	}
+	return io.ReadAll(io.LimitReader(f, 64<<10))
+}
+
+// Interpreter asks the Python interpreter where it lives: the program itself (a pyenv or
+// virtualenv shim resolves to the real one) and the directories it reads (its prefixes
+// and the absolute entries of sys.path, PYTHONPATH included), which a sandbox must show
+// it. It runs python with the models' environment, outside any sandbox: PROXYMOD_PYTHON
+// is the operator's.
+func Interpreter(ctx context.Context, python string, env []string) (exe string, dirs []string, err error) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	dir, err := os.MkdirTemp("", "proxymod-interpreter-")
+	if err != nil {
+		return "", nil, err
+	}
+	defer os.RemoveAll(dir)
+	const probe = "import json, sys; print(json.dumps([sys.executable, sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix] + sys.path))"
+	var out, errOut strings.Builder
+	_, err = subprocess.Run(ctx, subprocess.Cmd{Path: lookPath(python), Args: []string{"-c", probe}, Dir: dir,
+		Env: subprocess.CleanEnv(dir, env...), Stdout: &out, Stderr: &errOut})
+	if err != nil {
+		return "", nil, fmt.Errorf("%s does not run: %v %s", python, err, strings.TrimSpace(errOut.String()))
+	}
+	var paths []string
+	if err := json.Unmarshal([]byte(out.String()), &paths); err != nil || len(paths) < 5 || !filepath.IsAbs(paths[0]) {
+		return "", nil, fmt.Errorf("%s did not say where it lives (%q)", python, out.String())
+	}
+	exe = paths[0]
+	for _, p := range paths[1:] {
+		if filepath.IsAbs(p) && !slices.Contains(dirs, p) {
+			dirs = append(dirs, p)
+		}
+	}
+	return exe, dirs, nil
 }
 
 // lookPath resolves a bare interpreter name on the clean PATH the child gets, so that the

@@ -274,18 +274,11 @@ func (sp Spec) tmp() string {
 }
 
 // Prepare makes the attempt's directory the sandbox's own: its /tmp exists and, when the
-// child runs as a dedicated user, everything under it belongs to that user. When the
-// attempt's directory lies under the host's /tmp, its mount point is made inside the
-// private /tmp, where the child will see it.
+// child runs as a dedicated user, everything under it belongs to that user.
 func (s *Sandbox) Prepare(sp Spec) error {
 	tmp := sp.tmp()
 	if err := os.MkdirAll(tmp, 0o700); err != nil {
 		return fmt.Errorf("sandbox: %w", err)
-	}
-	if rel, ok := strings.CutPrefix(sp.Dir, "/tmp/"); ok {
-		if err := os.MkdirAll(filepath.Join(tmp, rel), 0o700); err != nil {
-			return fmt.Errorf("sandbox: %w", err)
-		}
 	}
 	uid, gid, chown := s.owner()
 	if !chown {
@@ -353,20 +346,53 @@ func (s *Sandbox) Command(sp Spec, path string, args []string, dir string) (stri
 		}
 		a = append(a, "--ro-bind", d, d)
 	}
-	var extra []string
+	a = append(a,
+		"--proc", "/proc", "--dev", "/dev",
+		// Shared memory for those that need it (Python's multiprocessing), bounded.
+		"--perms", "1777", "--size", strconv.Itoa(shmSize), "--tmpfs", "/dev/shm",
+		// /tmp before what follows: the attempt's directory, a script or an interpreter
+		// may lie under the host's /tmp, and their mount points are then made in the
+		// private /tmp (inside the attempt's directory).
+		"--bind", sp.tmp(), "/tmp",
+	)
+	var cand []string
 	for _, p := range slices.Concat(s.cfg.ReadOnly, sp.ReadOnly) {
 		p = filepath.Clean(p)
-		if !filepath.IsAbs(p) || s.covered(p) || slices.Contains(extra, p) {
+		if !filepath.IsAbs(p) || s.covered(p) {
 			continue
 		}
 		if _, err := os.Stat(p); err != nil {
 			continue
 		}
-		extra = append(extra, p)
+		cand = append(cand, p)
 	}
-	// Parents before children, so that a nested bind is not hidden by its parent's.
-	slices.Sort(extra)
+	// Parents first; a path inside another is already visible.
+	slices.Sort(cand)
+	var extra []string
+	for _, p := range cand {
+		if !under(p, extra) {
+			extra = append(extra, p)
+		}
+	}
+	// bwrap makes the missing parents of a mount point as private as the host's (/root is
+	// 0700 there): make them first, searchable, so that the sandbox user reaches the mount.
+	made := map[string]bool{}
+	parents := func(dest string) {
+		var chain []string
+		for d := filepath.Dir(dest); d != "/" && d != "/tmp"; d = filepath.Dir(d) {
+			chain = append(chain, d)
+		}
+		for i := len(chain) - 1; i >= 0; i-- {
+			d := chain[i]
+			if made[d] || s.covered(d) || under(d, extra) {
+				continue
+			}
+			made[d] = true
+			a = append(a, "--perms", "0755", "--dir", d)
+		}
+	}
 	for _, p := range extra {
+		parents(p)
 		a = append(a, "--ro-bind", p, p)
 	}
 	for _, p := range s.hidden {
@@ -382,12 +408,8 @@ func (s *Sandbox) Command(sp Spec, path string, args []string, dir string) (stri
 			a = append(a, "--ro-bind", "/dev/null", p)
 		}
 	}
+	parents(sp.Dir)
 	a = append(a,
-		"--proc", "/proc", "--dev", "/dev",
-		// Shared memory for those that need it (Python's multiprocessing), bounded.
-		"--perms", "1777", "--size", strconv.Itoa(shmSize), "--tmpfs", "/dev/shm",
-		// /tmp first: the attempt's directory may lie under the host's /tmp.
-		"--bind", sp.tmp(), "/tmp",
 		"--bind", sp.Dir, sp.Dir,
 		// The sandbox's own root and /dev are tmpfs: read-only, so that nothing fills memory.
 		"--remount-ro", "/dev", "--remount-ro", "/",

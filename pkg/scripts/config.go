@@ -45,14 +45,19 @@ type Script struct {
 	// Name is the script's file name in the script directory (its INI section).
 	Name string
 	// Program is the file to run: the script itself, or <script>/<script_file> when the
-	// script is a directory.
+	// script is a directory; Entry is the script directory's entry (the file, or the
+	// directory), which its sandbox sees read-only.
 	Program         string
+	Entry           string
 	FilterText      string
 	Filter          *jsonpath2.Path
 	DownloadTimeout time.Duration
 	// Timeout bounds one attempt of the script's jobs (INI key script_timeout, in seconds); zero
 	// means the service's SCRIPT_TIMEOUT. dispatcher-k8s had no such limit.
-	Timeout    time.Duration
+	Timeout time.Duration
+	// Network lets the script's sandbox use the host's network (INI key allow_network,
+	// a configparser boolean, default false).
+	Network    bool
 	OutputDirs []OutputDir
 }
 
@@ -103,7 +108,7 @@ func Load(dir, iniPath string) ([]Script, error) {
 }
 
 func configure(ini *INI, dir, name string, isDir bool) (Script, error) {
-	s := Script{Name: name, Program: filepath.Join(dir, name)}
+	s := Script{Name: name, Program: filepath.Join(dir, name), Entry: filepath.Join(dir, name)}
 	get := func(section, key, def string) (string, error) {
 		v, ok, err := ini.Get(section, key)
 		if err != nil || !ok {
@@ -135,6 +140,9 @@ func configure(ini *INI, dir, name string, isDir bool) (Script, error) {
 		return s, err
 	}
 	if s.Timeout, err = seconds(ini, name, "script_timeout", 0); err != nil {
+		return s, err
+	}
+	if s.Network, err = boolean(ini, name, "allow_network", false); err != nil {
 		return s, err
 	}
 	names := []string{DefaultOutputDir}
@@ -181,6 +189,21 @@ func seconds(ini *INI, section, key string, def time.Duration) (time.Duration, e
 		return 0, fmt.Errorf("%s %q: want a whole number of seconds > 0", key, v)
 	}
 	return time.Duration(n) * time.Second, nil
+}
+
+// boolean reads a configparser boolean (1/yes/true/on, 0/no/false/off, any case).
+func boolean(ini *INI, section, key string, def bool) (bool, error) {
+	v, ok, err := ini.Get(section, key)
+	if err != nil || !ok || v == "" {
+		return def, err
+	}
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "1", "yes", "true", "on":
+		return true, nil
+	case "0", "no", "false", "off":
+		return false, nil
+	}
+	return false, fmt.Errorf("%s %q: want a boolean (true/false, yes/no, on/off, 1/0)", key, v)
 }
 
 // insideRel says why p would leave its directory, or "".

@@ -14,6 +14,7 @@ import (
 
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/event"
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/pacifica"
+	"github.com/pacifica/pacifica-dispatcher-go/pkg/sandbox"
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/subprocess"
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/worker"
 )
@@ -63,6 +64,8 @@ type HandlerConfig struct {
 	// KillGrace is the time between SIGTERM and SIGKILL of the script's process group
 	// (default 5s).
 	KillGrace time.Duration
+	// Sandbox confines the scripts (nil or disabled: they run with the worker's rights).
+	Sandbox *sandbox.Sandbox
 }
 
 // Handler runs script jobs: download every file of the event, run the script in the job
@@ -239,6 +242,9 @@ func (h *Handler) execute(ctx context.Context, j *worker.Job, s Script, in *even
 	res, err := subprocess.Run(ctx, subprocess.Cmd{
 		Path: s.Program, Dir: j.Dir, Env: h.env(j, s, in),
 		Stdout: stdout, Stderr: stderr, KillGrace: h.cfg.KillGrace,
+		Sandbox: h.cfg.Sandbox,
+		Spec: sandbox.Spec{Dir: j.Dir, Tmp: filepath.Join(j.Dir, logDir, "tmp"), ReadOnly: scriptPaths(s, h.cfg.Env),
+			Network: s.Network},
 	})
 	_ = stdout.Close()
 	_ = stderr.Close()
@@ -263,6 +269,9 @@ func (h *Handler) execute(ctx context.Context, j *worker.Job, s Script, in *even
 	case errors.As(err, &ee):
 		j.Logf("%s failed after %s: %v", s.Name, res.Duration.Round(time.Millisecond), ee)
 		msg := fmt.Sprintf("script %s failed: %v", s.Name, ee)
+		if hint := h.cfg.Sandbox.Hint(tail); hint != "" && ee.Limit == nil {
+			msg += " (" + hint + ")"
+		}
 		if tail != "" {
 			msg += "\nstderr (tail):\n" + tail
 		}
@@ -272,6 +281,43 @@ func (h *Handler) execute(ctx context.Context, j *worker.Job, s Script, in *even
 		j.Logf("%s could not start: %v", s.Name, err)
 		return nil, worker.Permanent(fmt.Errorf("script %s could not start: %w", s.Name, err))
 	}
+}
+
+// scriptPaths are the host paths a script's sandbox sees read-only: the script's entry,
+// the interpreter of its #! line, and the directories of SCRIPT_ENV's PATH and PYTHONPATH.
+func scriptPaths(s Script, env []string) []string {
+	out := []string{s.Entry}
+	if interp := shebang(s.Program); interp != "" {
+		out = append(out, interp)
+	}
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		if k == "PATH" || k == "PYTHONPATH" {
+			out = append(out, filepath.SplitList(v)...)
+		}
+	}
+	return out
+}
+
+// shebang returns the interpreter of a #! line, or "".
+func shebang(program string) string {
+	f, err := os.Open(program)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	b := make([]byte, 256)
+	n, _ := f.Read(b)
+	line, _, _ := strings.Cut(string(b[:n]), "\n")
+	rest, ok := strings.CutPrefix(line, "#!")
+	if !ok {
+		return ""
+	}
+	fields := strings.Fields(rest)
+	if len(fields) == 0 || !filepath.IsAbs(fields[0]) {
+		return ""
+	}
+	return fields[0]
 }
 
 // env is the script's whole environment: subprocess.CleanEnv, SCRIPT_ENV, and the job's

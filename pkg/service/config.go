@@ -3,9 +3,14 @@ package service
 import (
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -28,21 +33,21 @@ const (
 // those of the Pacifica CLI and the Python dispatchers.
 type Config struct {
 	ListenAddr  string `envconfig:"LISTEN_ADDR" default:":8069" desc:"address of the HTTP server (receiver, status API, metrics, health)"`
-	DatabaseURL string `envconfig:"DATABASE_URL" default:"postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable" desc:"PostgreSQL connection URL of the job store (add search_path=... to use a schema)"`
-	BrokerURL   string `envconfig:"BROKER_URL" default:"amqp://guest:guest@127.0.0.1:5672/" desc:"RabbitMQ (AMQP 0-9-1) URL"`
+	DatabaseURL string `envconfig:"DATABASE_URL" default:"postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable" desc:"PostgreSQL connection URL of the job store (add search_path=... to use a schema) (or DATABASE_URL_FILE: a file holding it)"`
+	BrokerURL   string `envconfig:"BROKER_URL" default:"amqp://guest:guest@127.0.0.1:5672/" desc:"RabbitMQ (AMQP 0-9-1) URL (or BROKER_URL_FILE: a file holding it)"`
 	Role        string `envconfig:"ROLE" default:"all" desc:"what this process runs: all, receiver or worker (the serve --role flag overrides it)"`
 
 	MaxEventBytes int64 `envconfig:"MAX_EVENT_BYTES" default:"16777216" desc:"largest event body accepted; larger ones are answered 413"`
 
 	ReceiverAuthType     string `envconfig:"RECEIVER_AUTH_TYPE" default:"none" desc:"authentication of event senders: none, basic or header"`
-	ReceiverAuthUsername string `envconfig:"RECEIVER_AUTH_USERNAME" desc:"basic: the user name senders must give"`
-	ReceiverAuthPassword string `envconfig:"RECEIVER_AUTH_PASSWORD" desc:"basic: the password senders must give"`
-	ReceiverAuthHeader   string `envconfig:"RECEIVER_AUTH_HEADER" desc:"header: the whole Authorization value senders must give, e.g. \"Bearer xyz\""`
+	ReceiverAuthUsername string `envconfig:"RECEIVER_AUTH_USERNAME" desc:"basic: the user name senders must give (or RECEIVER_AUTH_USERNAME_FILE: a file holding it)"`
+	ReceiverAuthPassword string `envconfig:"RECEIVER_AUTH_PASSWORD" desc:"basic: the password senders must give (or RECEIVER_AUTH_PASSWORD_FILE: a file holding it)"`
+	ReceiverAuthHeader   string `envconfig:"RECEIVER_AUTH_HEADER" desc:"header: the whole Authorization value senders must give, e.g. \"Bearer xyz\" (or RECEIVER_AUTH_HEADER_FILE: a file holding it)"`
 
 	AdminAuthType     string `envconfig:"ADMIN_AUTH_TYPE" default:"none" desc:"authentication of operator actions (cancel, retry): none, basic or header"`
-	AdminAuthUsername string `envconfig:"ADMIN_AUTH_USERNAME" desc:"basic: the operator user name"`
-	AdminAuthPassword string `envconfig:"ADMIN_AUTH_PASSWORD" desc:"basic: the operator password"`
-	AdminAuthHeader   string `envconfig:"ADMIN_AUTH_HEADER" desc:"header: the whole Authorization value operators must give"`
+	AdminAuthUsername string `envconfig:"ADMIN_AUTH_USERNAME" desc:"basic: the operator user name (or ADMIN_AUTH_USERNAME_FILE: a file holding it)"`
+	AdminAuthPassword string `envconfig:"ADMIN_AUTH_PASSWORD" desc:"basic: the operator password (or ADMIN_AUTH_PASSWORD_FILE: a file holding it)"`
+	AdminAuthHeader   string `envconfig:"ADMIN_AUTH_HEADER" desc:"header: the whole Authorization value operators must give (or ADMIN_AUTH_HEADER_FILE: a file holding it)"`
 
 	BrokerExchange    string `envconfig:"BROKER_EXCHANGE" default:"pacifica.dispatcher" desc:"RabbitMQ exchange (direct, durable)"`
 	BrokerQueuePrefix string `envconfig:"BROKER_QUEUE_PREFIX" default:"pacifica.dispatcher" desc:"prefix of the queue names (<prefix>.jobs, <prefix>.intake, <prefix>.dead)"`
@@ -68,6 +73,15 @@ type Config struct {
 	ScriptTimeout time.Duration `envconfig:"SCRIPT_TIMEOUT" default:"1h" desc:"workers: time limit of one attempt of a script job (download, script, uploads), unless its section sets script_timeout"`
 	ScriptEnv     []string      `envconfig:"SCRIPT_ENV" desc:"workers: extra KEY=VALUE variables of the scripts, comma-separated; nothing else of the dispatcher's environment reaches them"`
 
+	Sandbox          string        `envconfig:"SANDBOX" default:"bwrap" desc:"workers: confinement of models and scripts: bwrap (bubblewrap, required: the service does not start without it), auto (bubblewrap when it works here, otherwise none, with a warning) or off (none: children run with the worker's rights)"`
+	SandboxUser      string        `envconfig:"SANDBOX_USER" default:"65534:65534" desc:"workers running as root: uid:gid the sandboxed children run as (a user of its own; not root)"`
+	SandboxBind      []string      `envconfig:"SANDBOX_BIND" desc:"workers: more host paths every sandbox sees read-only, comma-separated (besides /usr, /bin, /sbin, /lib*, /etc and the Python interpreter's own directories)"`
+	SandboxCPUTime   time.Duration `envconfig:"SANDBOX_CPU_TIME" default:"1h" desc:"workers: CPU time of each sandboxed process (SIGXCPU, then SIGKILL)"`
+	SandboxMemory    ByteSize      `envconfig:"SANDBOX_MEMORY" default:"4GiB" desc:"workers: address space of each sandboxed process (allocations past it fail)"`
+	SandboxProcesses int           `envconfig:"SANDBOX_PROCESSES" default:"256" desc:"workers: processes and threads a sandbox may have at once (forks past it fail)"`
+	SandboxFileSize  ByteSize      `envconfig:"SANDBOX_FILE_SIZE" default:"16GiB" desc:"workers: largest file a sandboxed process may write (SIGXFSZ)"`
+	SandboxDisk      ByteSize      `envconfig:"SANDBOX_DISK" default:"32GiB" desc:"workers: disk space an attempt may use under its directory, downloads included; checked while the child runs, which is killed past it"`
+
 	ShutdownTimeout time.Duration `envconfig:"SHUTDOWN_TIMEOUT" default:"30s" desc:"on SIGTERM, time allowed for in-flight requests and jobs to finish"`
 	LogLevel        string        `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
 	LogFormat       string        `envconfig:"LOG_FORMAT" default:"json" desc:"json or text"`
@@ -75,6 +89,70 @@ type Config struct {
 	// PacificaConfig holds the Pacifica endpoints and credentials, under the Pacifica
 	// CLI's own variable names (embedded: no prefix).
 	PacificaConfig
+
+	// SecretFiles are the files the credentials were read from (the _FILE variables):
+	// no sandbox may see them.
+	SecretFiles []string `ignored:"true"`
+}
+
+// secrets are the credential variables that may also be given in a file, NAME_FILE (the
+// Docker and Kubernetes convention), and where each goes.
+func (c *Config) secrets() map[string]*string {
+	return map[string]*string{
+		"DATABASE_URL": &c.DatabaseURL, "BROKER_URL": &c.BrokerURL,
+		"RECEIVER_AUTH_USERNAME": &c.ReceiverAuthUsername, "RECEIVER_AUTH_PASSWORD": &c.ReceiverAuthPassword,
+		"RECEIVER_AUTH_HEADER": &c.ReceiverAuthHeader, "ADMIN_AUTH_USERNAME": &c.AdminAuthUsername,
+		"ADMIN_AUTH_PASSWORD": &c.AdminAuthPassword, "ADMIN_AUTH_HEADER": &c.AdminAuthHeader,
+		"AUTHENTICATION_USERNAME": &c.Username, "AUTHENTICATION_PASSWORD": &c.Password,
+	}
+}
+
+// maxSecretFile bounds a credential file.
+const maxSecretFile = 64 << 10
+
+// readSecretFiles sets each credential whose NAME_FILE is set from that file (without its
+// final line break). Setting both NAME and NAME_FILE is an error.
+func (c *Config) readSecretFiles() error {
+	var errs []error
+	names := make([]string, 0, len(c.secrets()))
+	for name := range c.secrets() {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		file := os.Getenv(name + "_FILE")
+		if file == "" {
+			continue
+		}
+		if _, set := os.LookupEnv(name); set {
+			errs = append(errs, fmt.Errorf("configuration: %s and %s_FILE are both set: set one", name, name))
+			continue
+		}
+		b, err := readLimited(file, maxSecretFile)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("configuration: %s_FILE: %w", name, err))
+			continue
+		}
+		*c.secrets()[name] = strings.TrimRight(string(b), "\r\n")
+		c.SecretFiles = append(c.SecretFiles, file)
+	}
+	return errors.Join(errs...)
+}
+
+func readLimited(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("%s is larger than %d bytes", path, limit)
+	}
+	return b, nil
 }
 
 // PacificaConfig is the part of the configuration that reaches Pacifica.
@@ -90,6 +168,9 @@ func Load() (Config, error) {
 			return c, fmt.Errorf("configuration: %s=%q: %v", pe.KeyName, pe.Value, pe.Err)
 		}
 		return c, fmt.Errorf("configuration: %w", err)
+	}
+	if err := c.readSecretFiles(); err != nil {
+		return c, err
 	}
 	return c, c.Validate()
 }
@@ -161,6 +242,28 @@ func (c Config) Validate() error {
 			bad(name, "%s: want a positive duration such as 5s", d)
 		}
 	}
+	switch c.Sandbox {
+	case "bwrap", "auto", "off":
+	default:
+		bad("SANDBOX", "%q: want bwrap, auto or off", c.Sandbox)
+	}
+	if _, _, err := c.sandboxUser(); err != nil {
+		bad("SANDBOX_USER", "%v", err)
+	}
+	for _, p := range c.SandboxBind {
+		if !filepath.IsAbs(p) {
+			bad("SANDBOX_BIND", "%q is not an absolute path", p)
+		}
+	}
+	for name, v := range map[string]int64{"SANDBOX_MEMORY": int64(c.SandboxMemory), "SANDBOX_FILE_SIZE": int64(c.SandboxFileSize),
+		"SANDBOX_DISK": int64(c.SandboxDisk), "SANDBOX_PROCESSES": int64(c.SandboxProcesses)} {
+		if v <= 0 {
+			bad(name, "%d: want a positive limit", v)
+		}
+	}
+	if c.SandboxCPUTime < time.Second {
+		bad("SANDBOX_CPU_TIME", "%s: want at least 1s", c.SandboxCPUTime)
+	}
 	if _, err := parseLevel(c.LogLevel); err != nil {
 		bad("LOG_LEVEL", "%v", err)
 	}
@@ -183,6 +286,20 @@ func (c Config) ReceiverAuth() receiver.Auth {
 func (c Config) AdminAuth() receiver.Auth {
 	return receiver.Auth{Type: c.AdminAuthType, Username: c.AdminAuthUsername,
 		Password: c.AdminAuthPassword, Header: c.AdminAuthHeader}
+}
+
+// sandboxUser parses SANDBOX_USER.
+func (c Config) sandboxUser() (uid, gid int, err error) {
+	u, g, ok := strings.Cut(c.SandboxUser, ":")
+	if !ok {
+		g = u
+	}
+	uid, err1 := strconv.Atoi(u)
+	gid, err2 := strconv.Atoi(g)
+	if err1 != nil || err2 != nil || uid <= 0 || gid <= 0 {
+		return 0, 0, fmt.Errorf("%q: want uid:gid, numbers above 0", c.SandboxUser)
+	}
+	return uid, gid, nil
 }
 
 // Queue names.

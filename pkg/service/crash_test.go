@@ -97,6 +97,19 @@ func processesUnder(dir string) []string {
 	return out
 }
 
+// withoutSandbox drops bubblewrap's own processes (whose arguments name the paths it
+// binds) from a list of processesUnder.
+func withoutSandbox(procs []string) []string {
+	var out []string
+	for _, p := range procs {
+		_, cl, _ := strings.Cut(p, ": ")
+		if argv0, _, _ := strings.Cut(cl, " "); filepath.Base(argv0) != "bwrap" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
 // A worker process killed with SIGKILL in the middle of a job: its model dies with it,
 // another worker takes the job once the lease expires, and the job ends exactly once, with
 // exactly one upload.

@@ -158,9 +158,10 @@ func scriptCases() []hostileCase {
 		sc("out-dir-link", scriptFailed("sentinel is not a regular file")),
 		sc("out-fifo", scriptFailed("pipe is not a regular file")),
 		sc("out-removed", scriptFailed("directory output")),
-		// A hard link (or copy) is the script's own doing with the worker's rights: the
-		// operator's script may upload what it can read.
-		sc("out-hardlink", hostileWant{code: http.StatusAccepted, state: "succeeded"}),
+		// A hard link (or copy) of a file outside the job: the sandbox shows the script
+		// nothing of the host's data, so neither works (without the sandbox the script
+		// uploads what the worker can read).
+		sc("out-hardlink", scriptFailed("script out-hardlink failed: exit status 1")),
 		sc("daemon", hostileWant{code: http.StatusAccepted, state: "succeeded", check: func(t *testing.T, e *hostileEnv, r *hostileResult) {
 			if p := append(processesNamed("sleep 617"), processesNamed("sleep 619")...); len(p) > 0 {
 				t.Errorf("the script's daemons outlived the job: %v", p)

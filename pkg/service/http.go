@@ -30,6 +30,10 @@ func (s *Service) readyz(w http.ResponseWriter, r *http.Request) {
 	if err := s.broker.Ping(ctx); err != nil {
 		out["rabbitmq"], ok = "unavailable: "+err.Error(), false
 	}
+	if s.sandbox != nil {
+		// Informative only: a worker without a sandbox still works (SANDBOX=auto or off).
+		out["sandbox"] = s.sandbox.Describe()
+	}
 	status := http.StatusOK
 	if !ok {
 		status = http.StatusServiceUnavailable

@@ -601,7 +601,7 @@ func TestScriptJobCancelAndRetry(t *testing.T) {
 		"patient": "#!/bin/sh\nif [ \"$1\" = child ]; then exec sleep 600; fi\nif [ \"$DISPATCHER_ATTEMPT\" = 1 ]; then \"$0\" child & sleep 600; fi\necho done > output/done.txt\n",
 	}, "", true)
 	src := st.site.uploadSource(t, map[string]string{"a.txt": "alpha\n"}, "do_processing", "True")
-	eventually(t, 30*time.Second, "the script running", func() bool { return len(processesUnder(st.dir)) == 1 })
+	eventually(t, 30*time.Second, "the script running", func() bool { return len(withoutSandbox(processesUnder(st.dir))) == 1 })
 	var page struct {
 		Jobs []jobJSON `json:"jobs"`
 	}

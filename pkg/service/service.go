@@ -22,6 +22,7 @@ import (
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/proxymod"
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/receiver"
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/route"
+	"github.com/pacifica/pacifica-dispatcher-go/pkg/sandbox"
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/scripts"
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/statusapi"
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/worker"
@@ -38,6 +39,7 @@ type Service struct {
 	scripts  []scripts.Script
 	intake   *intake.Intake
 	worker   *worker.Worker
+	sandbox  *sandbox.Sandbox
 	handler  http.Handler
 	migrated chan struct{}
 
@@ -130,7 +132,14 @@ func New(ctx context.Context, cfg Config, opts Options) (*Service, error) {
 	s.intake = in
 
 	if cfg.Role != RoleReceiver {
-		w, err := s.newWorker(opts)
+		sb, err := NewSandbox(ctx, cfg)
+		if err != nil {
+			s.close()
+			return nil, err
+		}
+		s.sandbox = sb
+		s.reg.MustRegister(sandboxGauge(sb))
+		w, err := s.newWorker(ctx, opts)
 		if err != nil {
 			s.close()
 			return nil, err
@@ -253,6 +262,7 @@ func (s *Service) Run(ctx context.Context) error {
 	close(s.ready)
 	s.log.Info("dispatcher serving", "addr", s.addr.String(), "role", s.cfg.Role,
 		"routes", len(s.routes.Routes()))
+	s.logSandbox()
 
 	select {
 	case err := <-serveErr:
@@ -321,7 +331,7 @@ func (s *Service) close() {
 
 // newWorker builds the workers of the process: a handler for each route, by the route's
 // kind, and the worker that runs them.
-func (s *Service) newWorker(opts Options) (*worker.Worker, error) {
+func (s *Service) newWorker(ctx context.Context, opts Options) (*worker.Worker, error) {
 	kinds := map[string]worker.Handler{}
 	for k, h := range opts.Handlers {
 		kinds[k] = h
@@ -331,8 +341,19 @@ func (s *Service) newWorker(opts Options) (*worker.Worker, error) {
 		return nil, err
 	}
 	if _, ok := kinds["proxymod"]; !ok {
+		python, readOnly := s.cfg.ProxymodPython, []string(nil)
+		if s.sandbox.Enabled() {
+			// The sandbox shows the interpreter's own directories, and runs the interpreter
+			// itself rather than a shim that would need more of the host.
+			exe, dirs, err := proxymod.Interpreter(ctx, python, s.cfg.ProxymodEnv)
+			if err != nil {
+				s.log.Warn("PROXYMOD_PYTHON cannot be inspected: proxymod jobs will fail until it works", "error", err)
+			} else {
+				python, readOnly = exe, dirs
+			}
+		}
 		h, err := proxymod.NewHandler(proxymod.HandlerConfig{Cart: pc.Cart, Ingest: pc.Ingest,
-			Python: s.cfg.ProxymodPython, Env: s.cfg.ProxymodEnv})
+			Python: python, Env: s.cfg.ProxymodEnv, Sandbox: s.sandbox, ReadOnly: readOnly})
 		if err != nil {
 			return nil, err
 		}
@@ -340,7 +361,7 @@ func (s *Service) newWorker(opts Options) (*worker.Worker, error) {
 	}
 	if _, ok := kinds[scripts.Kind]; !ok {
 		h, err := scripts.NewHandler(scripts.HandlerConfig{Cart: pc.Cart, Ingest: pc.Ingest,
-			Scripts: s.scripts, Env: s.cfg.ScriptEnv})
+			Scripts: s.scripts, Env: s.cfg.ScriptEnv, Sandbox: s.sandbox})
 		if err != nil {
 			return nil, err
 		}
