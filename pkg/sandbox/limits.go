@@ -46,6 +46,9 @@ func (s *Sandbox) Hint(stderrTail string) string {
 	case l.Memory > 0 && (strings.Contains(stderrTail, "MemoryError") || strings.Contains(t, "cannot allocate memory") ||
 		strings.Contains(t, "out of memory") || strings.Contains(t, "xmalloc")):
 		return fmt.Sprintf("the memory limit (%s of address space per process) was probably reached", FormatBytes(l.Memory))
+	case l.FileSize > 0 && strings.Contains(t, "file too large"):
+		// Python ignores SIGXFSZ, and so do the programs it starts: their writes fail.
+		return fmt.Sprintf("the file size limit (%s) was probably reached", FormatBytes(l.FileSize))
 	case l.Processes > 0 && (strings.Contains(t, "resource temporarily unavailable") || strings.Contains(t, "can't start new thread") ||
 		strings.Contains(t, "fork: retry")):
 		return fmt.Sprintf("the process limit (%d processes and threads) was probably reached", l.Processes)

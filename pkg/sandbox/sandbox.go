@@ -395,15 +395,15 @@ func (s *Sandbox) Command(sp Spec, path string, args []string, dir string) (stri
 		parents(p)
 		a = append(a, "--ro-bind", p, p)
 	}
-	for _, p := range s.hidden {
-		if !s.covered(p) && !under(p, extra) {
-			continue
-		}
+	var masked []string
+	for _, p := range s.masks(extra) {
 		st, err := os.Stat(p)
 		switch {
 		case err != nil:
 		case st.IsDir():
+			// An empty, read-only directory in its place.
 			a = append(a, "--tmpfs", p)
+			masked = append(masked, p)
 		default:
 			a = append(a, "--ro-bind", "/dev/null", p)
 		}
@@ -413,9 +413,11 @@ func (s *Sandbox) Command(sp Spec, path string, args []string, dir string) (stri
 		"--bind", sp.Dir, sp.Dir,
 		// The sandbox's own root and /dev are tmpfs: read-only, so that nothing fills memory.
 		"--remount-ro", "/dev", "--remount-ro", "/",
-		"--chdir", dir,
-		"--",
 	)
+	for _, p := range masked {
+		a = append(a, "--remount-ro", p)
+	}
+	a = append(a, "--chdir", dir, "--")
 	if s.privileged {
 		a = append(a, s.setpriv, "--reuid="+strconv.Itoa(s.cfg.UID), "--regid="+strconv.Itoa(s.cfg.GID),
 			"--clear-groups", "--inh-caps=-all", "--")
@@ -454,31 +456,44 @@ func under(p string, roots []string) bool {
 	return false
 }
 
-// hiddenPaths are the configured files and their directories (unless a directory is a
-// system directory itself), and the dispatcher's own program.
+// hiddenPaths are the configured files (absolute) and the dispatcher's own program.
 func (s *Sandbox) hiddenPaths() []string {
 	var out []string
-	add := func(p string) {
-		if p = filepath.Clean(p); filepath.IsAbs(p) && p != "/" && !slices.Contains(s.system, p) && !slices.Contains(out, p) {
-			out = append(out, p)
-		}
-	}
-	for _, p := range s.cfg.Hide {
+	for _, p := range append(slices.Clone(s.cfg.Hide), executable()) {
 		if p == "" {
 			continue
 		}
-		if abs, err := filepath.Abs(p); err == nil {
-			p = abs
-		}
-		add(p)
-		if st, err := os.Stat(p); err == nil && !st.IsDir() {
-			add(filepath.Dir(p))
+		if abs, err := filepath.Abs(p); err == nil && abs != "/" && !slices.Contains(out, abs) {
+			out = append(out, abs)
 		}
 	}
-	if exe, err := os.Executable(); err == nil {
-		add(exe)
+	return out
+}
+
+func executable() string {
+	exe, _ := os.Executable()
+	return exe
+}
+
+// masks are the paths to hide in a sandbox that sees the system directories and extra:
+// each hidden path it would see and, for a file, its whole directory too (a site's
+// configuration directory holds more than the one file named), unless that directory is
+// one the sandbox is meant to see (/etc itself, a SANDBOX_BIND entry). A path inside a
+// masked directory needs no mask of its own.
+func (s *Sandbox) masks(extra []string) []string {
+	visible := slices.Concat(s.system, extra)
+	var out []string
+	for _, p := range s.hidden {
+		if !under(p, visible) {
+			continue
+		}
+		out = append(out, p)
+		if st, err := os.Stat(p); err == nil && !st.IsDir() && p != executable() {
+			if d := filepath.Dir(p); !slices.Contains(visible, d) {
+				out = append(out, d)
+			}
+		}
 	}
-	// A directory hides whatever lies under it: drop the paths inside hidden directories.
 	slices.Sort(out)
 	var kept []string
 	for _, p := range out {

@@ -41,6 +41,16 @@ func newSandbox(t *testing.T, runAs *syscall.Credential, limits sandbox.Limits, 
 	return sb
 }
 
+func newSandboxBinding(t *testing.T, runAs *syscall.Credential, readOnly []string, hide ...string) *sandbox.Sandbox {
+	t.Helper()
+	sb, err := sandbox.New(context.Background(), sandbox.Config{Mode: sandbox.ModeBwrap, RunAs: runAs,
+		ReadOnly: readOnly, Hide: hide})
+	if err != nil {
+		t.Fatalf("bubblewrap is needed (apt-get install bubblewrap): %v", err)
+	}
+	return sb
+}
+
 // sandboxDirs makes a data directory with two attempts' directories, reachable by the
 // unprivileged user (as a non-root dispatcher's own directories are).
 func sandboxDirs(t *testing.T) (data, mine, other string) {
@@ -77,15 +87,29 @@ func runSandboxed(t *testing.T, sb *sandbox.Sandbox, dir, script string) (subpro
 
 func TestSandboxConfines(t *testing.T) {
 	t.Setenv("SANDBOX_TEST_PARENT_SECRET", "parent-secret-value")
-	secretDir := t.TempDir()
-	secretFile := filepath.Join(secretDir, "db-password")
-	if err := os.WriteFile(secretFile, []byte("hunter2\n"), 0o644); err != nil {
-		t.Fatal(err)
+	// A directory every sandbox sees (as SANDBOX_BIND would show it), holding a configured
+	// secret file and a file that is not secret, and a secret directory inside it.
+	shared := t.TempDir()
+	for _, d := range []string{shared, filepath.Dir(shared)} {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	secretFile := filepath.Join(shared, "db-password")
+	secretDir := filepath.Join(shared, "conf.d")
+	for p, body := range map[string]string{secretFile: "hunter2\n", filepath.Join(shared, "public.txt"): "public\n",
+		filepath.Join(secretDir, "config.ini"): "[secret]\n"} {
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 	for mode, runAs := range sandboxModes(t) {
 		t.Run(mode, func(t *testing.T) {
 			_, mine, other := sandboxDirs(t)
-			sb := newSandbox(t, runAs, sandbox.Limits{}, secretFile)
+			sb := newSandboxBinding(t, runAs, []string{shared}, secretFile, filepath.Join(secretDir, "config.ini"))
 			checks := []struct {
 				name, script string
 				// ok: the command must succeed (exit 0); otherwise it must fail.
@@ -106,6 +130,9 @@ func TestSandboxConfines(t *testing.T) {
 				{"sees no /var", "ls /var/run/secrets", false},
 				{"sees no /root or /home", "ls /root/ || ls /home/", false},
 				{"sees no configured secret", "cat " + secretFile, false},
+				{"sees the directory of a configured file empty", "ls " + secretDir + " | grep -q config", false},
+				{"sees what SANDBOX_BIND shows", "cat " + filepath.Join(shared, "public.txt"), true},
+				{"cannot write what SANDBOX_BIND shows", "echo x > " + filepath.Join(shared, "public.txt"), false},
 				{"reaches no host TCP port", "exec 3<>/dev/tcp/127.0.0.1/5432", false},
 				{"its PID 1 is its own", "cat /proc/1/cmdline | tr '\\0' ' ' | grep -q bwrap", true},
 				{"cannot read a parent's environment", "cat /proc/*/environ | tr '\\0' '\\n' | grep -q parent-secret-value", false},
