@@ -45,6 +45,13 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 		"UPLOAD_URL":          "ftp://x",
 		"AUTHENTICATION_TYPE": "kerberos",
 		"RECEIVER_AUTH_TYPE":  "magic",
+		"SANDBOX":             "docker",
+		"SANDBOX_USER":        "nobody",
+		"SANDBOX_MEMORY":      "a lot",
+		"SANDBOX_DISK":        "0",
+		"SANDBOX_CPU_TIME":    "10ms",
+		"SANDBOX_BIND":        "relative/path",
+		"DATABASE_URL_FILE":   "/no/such/file",
 	}
 	for name, value := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -57,6 +64,64 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 	}
 	if _, err := Load(); err != nil {
 		t.Errorf("defaults do not load: %v", err)
+	}
+}
+
+// Every credential may come from a file named by NAME_FILE (Docker and Kubernetes
+// secrets); the file's final line break is not part of the value, and giving both is an
+// error.
+func TestSecretsFromFiles(t *testing.T) {
+	// Not parallel: it sets environment variables.
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	c := Config{}
+	for name := range c.secrets() {
+		t.Run(name, func(t *testing.T) {
+			value := "value-of-" + name
+			if name == "DATABASE_URL" {
+				value = "postgres://u:p@db.example:5432/x"
+			}
+			if name == "BROKER_URL" {
+				value = "amqp://u:p@mq.example:5672/"
+			}
+			t.Setenv(name+"_FILE", write(name, value+"\n"))
+			got, err := Load()
+			if err != nil {
+				t.Fatalf("Load: %v", err)
+			}
+			if v := *got.secrets()[name]; v != value {
+				t.Errorf("%s = %q, want %q from the file", name, v, value)
+			}
+			if len(got.SecretFiles) != 1 {
+				t.Errorf("secret files %v, want the one file (hidden from sandboxes)", got.SecretFiles)
+			}
+			t.Setenv(name, "also-set")
+			if _, err := Load(); err == nil || !strings.Contains(err.Error(), name+" and "+name+"_FILE are both set") {
+				t.Errorf("both set: %v", err)
+			}
+		})
+	}
+}
+
+func TestByteSize(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]int64{"1024": 1024, "4GiB": 4 << 30, "512 MiB": 512 << 20, "2kB": 2000, "3MB": 3e6, "7B": 7} {
+		var b ByteSize
+		if err := b.Decode(in); err != nil || int64(b) != want {
+			t.Errorf("%q: %d, %v; want %d", in, b, err, want)
+		}
+	}
+	for _, in := range []string{"", "GiB", "-1", "1.5GiB", "9999999999TiB", "12 apples"} {
+		var b ByteSize
+		if err := b.Decode(in); err == nil {
+			t.Errorf("%q decoded to %d", in, b)
+		}
 	}
 }
 
