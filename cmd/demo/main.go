@@ -143,6 +143,10 @@ func run(ctx context.Context, out io.Writer) error {
 	cfg.BrokerQueuePrefix, cfg.BrokerExchange = "demo."+tok, "demo."+tok
 	cfg.DataDir, cfg.ProxymodPython = dataDir, python
 	cfg.ProxymodEnv = []string{"PYTHONPATH=" + standIn, "PROXYMOD_SLEEP_SCALE=" + scale}
+	if os.Getenv("SANDBOX") == "" {
+		// The demo runs with bubblewrap where it works, and says so where it does not.
+		cfg.Sandbox = "auto"
+	}
 	cfg.PacificaConfig.UploadURL, cfg.PacificaConfig.UploadStatusURL = urls.Ingest+"/upload", urls.Ingest+"/get_state"
 	cfg.PacificaConfig.DownloadURL, cfg.PacificaConfig.NotificationsURL = urls.Cartd, urls.Notifications
 	sctx, stopSvc := context.WithCancel(ctx)
@@ -167,6 +171,11 @@ func run(ctx context.Context, out io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(out, "    listening on %s; models run by %s with the proxymod stand-in of testdata/ (sleeps scaled by %s)\n", base, python, scale)
+	if sb := svc.Sandbox(); sb.Enabled() {
+		fmt.Fprintf(out, "    models run sandboxed: %s\n", sb.Describe())
+	} else {
+		fmt.Fprintf(out, "    WARNING: models run WITHOUT a sandbox (%s); install bubblewrap to confine them\n", sb.Reason())
+	}
 
 	step(out, "subscribing the dispatcher to notifications with the proxymod route")
 	pc, err := pacifica.New(cfg.PacificaConfig)

@@ -24,6 +24,9 @@ func NewSandbox(ctx context.Context, c Config) (*sandbox.Sandbox, error) {
 	})
 }
 
+// Sandbox returns the workers' sandbox (nil for a receiver).
+func (s *Service) Sandbox() *sandbox.Sandbox { return s.sandbox }
+
 // logSandbox says at start how the workers' children are confined, and warns when they
 // are not.
 func (s *Service) logSandbox() {
