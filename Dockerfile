@@ -26,14 +26,18 @@ CMD ["serve"]
 FROM python:3.10-slim-bookworm AS full
 ARG PROXYMOD_REF=master
 RUN apt-get update \
- && apt-get install -y --no-install-recommends git ca-certificates tini \
+ && apt-get install -y --no-install-recommends git ca-certificates tini bubblewrap \
  && pip install --no-cache-dir configobj "git+https://github.com/IMMM-SFA/proxymod.git@${PROXYMOD_REF}" \
  && apt-get purge -y git && apt-get autoremove -y && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --home-dir /var/lib/dispatcher --create-home dispatcher \
  && mkdir -p /scripts.d && chown dispatcher /scripts.d
 COPY --from=build /out/dispatcher /out/pacifica-sim /usr/local/bin/
+# Models and scripts run in bubblewrap (SANDBOX=bwrap): the worker does not start without
+# it. The container must be allowed user namespaces, unshare/mount (seccomp) and a /proc of
+# its own: see the README's security model.
 ENV DATA_DIR=/var/lib/dispatcher/jobs \
-    PROXYMOD_PYTHON=/usr/local/bin/python3
+    PROXYMOD_PYTHON=/usr/local/bin/python3 \
+    SANDBOX=bwrap
 USER dispatcher
 WORKDIR /var/lib/dispatcher
 EXPOSE 8069

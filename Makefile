@@ -56,11 +56,12 @@ bench: ## One table of load figures (~1.5 min on 2 CPUs): raw PostgreSQL/RabbitM
 	$(GO) run ./cmd/dispatcher-bench all -duration $(BENCHTIME) -concurrency 1,16,64 -jobs 40 -workers 2 -transfer-size $(BENCHSIZE)
 
 .PHONY: hostile
-hostile: ## The hostile-input catalogue, slow cases included, with its table; then every fuzz target for HOSTILE_FUZZTIME (5s).
+hostile: ## The hostile-input catalogue and the evil children (with and without the sandbox), slow cases included, with their tables; then every fuzz target for HOSTILE_FUZZTIME (5s).
 	@mkdir -p $(BIN)
-	HOSTILE=all $(GO) test -count=1 -timeout 15m -run '^TestHostile$$' -v ./pkg/service > $(BIN)/hostile.log 2>&1; \
+	HOSTILE=all $(GO) test -count=1 -timeout 15m -run '^TestHostile(Children)?$$' -v ./pkg/service > $(BIN)/hostile.log 2>&1; \
 	  rc=$$?; grep -a -E '^\s*--- (FAIL|SKIP)|hostile[a-z_]*_test.go:[0-9]+: ' $(BIN)/hostile.log | grep -av 'level=' || true; \
 	  sed -n '/^hostile-input catalogue/,/^$$/p' $(BIN)/hostile.log; \
+	  sed -n '/^evil children/,/^$$/p' $(BIN)/hostile.log; \
 	  grep -a -E '^(ok|FAIL|--- FAIL)' $(BIN)/hostile.log; echo "full log: $(BIN)/hostile.log"; exit $$rc
 	$(MAKE) --no-print-directory fuzz FUZZTIME=$(HOSTILE_FUZZTIME)
 

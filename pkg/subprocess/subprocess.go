@@ -206,10 +206,11 @@ func Run(ctx context.Context, c Cmd) (Result, error) {
 	return res, nil
 }
 
-// watchDisk measures dir every interval until done is closed, and kills the process group
-// pgid when the space used passes limit.
+// watchDisk measures dir every interval (ten times as often once half the quota is used)
+// until done is closed, and kills the process group pgid when the space used passes limit.
 func watchDisk(done <-chan struct{}, dir string, limit int64, interval time.Duration, pgid int) *sandbox.LimitError {
-	t := time.NewTicker(interval)
+	wait := interval
+	t := time.NewTimer(wait)
 	defer t.Stop()
 	for {
 		select {
@@ -227,6 +228,11 @@ func watchDisk(done <-chan struct{}, dir string, limit int64, interval time.Dura
 			return &sandbox.LimitError{Limit: "disk quota", Detail: fmt.Sprintf("%s used under the attempt's directory, the quota is %s",
 				sandbox.FormatBytes(used), sandbox.FormatBytes(limit))}
 		}
+		wait = interval
+		if used > limit/2 {
+			wait = max(interval/10, 10*time.Millisecond)
+		}
+		t.Reset(wait)
 	}
 }
 
