@@ -52,7 +52,7 @@ fuzz: ## Run every fuzz target for FUZZTIME each (default 10s).
 	done
 
 .PHONY: bench
-bench: ## One table of load figures (~1.5 min on 2 CPUs): raw PostgreSQL/RabbitMQ, durable intake, end-to-end jobs, memory, 1 GiB transfers.
+bench: ## One table of load figures (~1.5 min on 2 CPUs): raw PostgreSQL/RabbitMQ, durable intake, the sandbox's cost, end-to-end jobs (sandboxed), memory, 1 GiB transfers.
 	$(GO) run ./cmd/dispatcher-bench all -duration $(BENCHTIME) -concurrency 1,16,64 -jobs 40 -workers 2 -transfer-size $(BENCHSIZE)
 
 .PHONY: hostile
@@ -72,6 +72,10 @@ bench-intake: ## Only the intake rows of make bench: raw INSERT, raw publish and
 .PHONY: bench-cpu
 bench-cpu: ## The receiver's CPU per event without the services: event.Parse, the document decoding, the data validation, routing (go test -bench, with allocations).
 	$(GO) test -run '^$$' -bench 'Parse$$|ParseIngest|Document|DecodeSample|DecodeReference|Plan' -benchmem ./pkg/event ./pkg/jsonpath2 ./pkg/intake
+
+.PHONY: bench-sandbox
+bench-sandbox: ## Only the sandbox rows of make bench: a child's start-up without and with bubblewrap.
+	$(GO) run ./cmd/dispatcher-bench sandbox -jobs 100
 
 .PHONY: bench-pipeline
 bench-pipeline: ## Only the end-to-end rows of make bench, at 1, 2 and 4 workers: jobs/s, latency, peak memory.

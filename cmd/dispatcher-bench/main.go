@@ -7,6 +7,7 @@
 //	dispatcher-bench all      [-duration 5s] [-concurrency 1,16,64] [-jobs 40] [-workers 2] [-transfer-size 1GiB]
 //	dispatcher-bench intake   [-duration 5s] [-concurrency 1,16,64]
 //	dispatcher-bench pipeline [-jobs 40] [-concurrency 1,2,4]
+//	dispatcher-bench sandbox  [-jobs 40]
 //
 // Every subcommand also takes -dispatcher (a built binary; default: go build it), -database,
 // -broker, -queue-type and -timeout.
@@ -39,6 +40,7 @@ func main() {
 const usage = `Usage: dispatcher-bench all      [-duration 5s] [-concurrency 1,16,64] [-jobs 40] [-workers 2] [-transfer-size 1GiB]
        dispatcher-bench intake   [-duration 5s] [-concurrency 1,16,64]
        dispatcher-bench pipeline [-jobs 40] [-concurrency 1,2,4]
+       dispatcher-bench sandbox  [-jobs 40]
 Each also takes -dispatcher BIN, -database URL, -broker URL, -queue-type quorum|classic, -timeout 9m.`
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -52,11 +54,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var parts options
 	switch args[0] {
 	case "all":
-		parts = options{intake: true, pipeline: true, transfer: true}
+		parts = options{intake: true, pipeline: true, transfer: true, sandbox: true}
 	case "intake":
 		parts = options{intake: true}
 	case "pipeline":
 		parts = options{pipeline: true}
+	case "sandbox":
+		parts = options{sandbox: true}
 	default:
 		fmt.Fprintln(stderr, usage)
 		return 2
@@ -134,6 +138,7 @@ type benchEnv struct {
 type options struct {
 	name                       string
 	intake, pipeline, transfer bool
+	sandbox                    bool
 	duration                   time.Duration
 	levels, workers            []int
 	jobs                       int
@@ -173,6 +178,14 @@ func bench(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 			return err
 		}
 		f.rows(t, env.queueType, len(env.sample))
+	}
+	if o.sandbox {
+		progress("child start-up without and with the sandbox: %d × 2", o.jobs)
+		r, err := measureSandbox(ctx, env.tmp, o.jobs)
+		if err != nil {
+			return err
+		}
+		r.rows(t)
 	}
 	if o.pipeline {
 		for _, w := range o.workers {
@@ -227,6 +240,9 @@ func header(ctx context.Context, w io.Writer, o *options, built bool) {
 	}
 	if o.transfer {
 		parts = append(parts, "transfer "+fmtSize(o.size))
+	}
+	if o.sandbox {
+		parts = append(parts, fmt.Sprintf("sandbox start-up %d runs each", o.jobs))
 	}
 	fmt.Fprintf(w, "sizes:      %s\n", strings.Join(parts, "; "))
 }

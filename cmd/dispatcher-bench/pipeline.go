@@ -34,7 +34,7 @@ func (r pipelineResult) rate() float64 { return float64(r.n) / r.span.Seconds() 
 // rows adds the run's rows (throughput and latency, then memory) to t.
 func (r pipelineResult) rows(t *table) {
 	per := func(d time.Duration) string { return fmtDuration(d / time.Duration(r.n)) }
-	t.add("end-to-end small proxymod jobs", fmt.Sprintf("%s, %d jobs at once, 1 model each", plural(r.workers, "worker"), r.n),
+	t.add("end-to-end small proxymod jobs", fmt.Sprintf("%s, %d jobs at once, 1 model each, sandboxed", plural(r.workers, "worker"), r.n),
 		fmtRate(r.rate(), "jobs"), fmtLatency(r.lat, .50), fmtLatency(r.lat, .95), fmtLatency(r.lat, .99),
 		fmt.Sprintf("received -> result ingested; all in %s; CPU/job: dispatcher %s, Python %s",
 			fmtDuration(r.span), per(r.cpu.Self), per(r.cpu.Children)))
@@ -101,7 +101,7 @@ func pipelineRun(ctx context.Context, env *benchEnv, python, standIn string, n, 
 	defer devenv.DeleteQueues(env.mqURL, prefix)
 	proc, err := startDispatcher(ctx, env.dispatcher, dispatcherEnv(env.dbURL, env.mqURL, schema, prefix, env.queueType,
 		filepath.Join(tmp, "jobs"), "ROLE=all", "WORKER_CONCURRENCY="+strconv.Itoa(workers),
-		"PROXYMOD_PYTHON="+python, "PROXYMOD_ENV=PYTHONPATH="+standIn+",PROXYMOD_SLEEP_SCALE=0",
+		"PROXYMOD_PYTHON="+python, "PROXYMOD_ENV=PYTHONPATH="+standIn+",PROXYMOD_SLEEP_SCALE=0", "SANDBOX=bwrap",
 		"UPLOAD_URL="+pcfg.UploadURL, "UPLOAD_STATUS_URL="+pcfg.UploadStatusURL, "DOWNLOAD_URL="+pcfg.DownloadURL))
 	if err != nil {
 		return res, err

@@ -1,0 +1,69 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/pacifica/pacifica-dispatcher-go/pkg/sandbox"
+	"github.com/pacifica/pacifica-dispatcher-go/pkg/subprocess"
+)
+
+// sandboxResult is the start-up of a child, run to its end, without and with the sandbox.
+type sandboxResult struct {
+	n              int
+	plain, boxed   []time.Duration
+	describe       string
+	plainErr, sErr error
+}
+
+// measureSandbox runs /bin/true n times as the workers run a model, unconfined and in
+// bubblewrap (with the default limits and a fresh attempt directory each time), the two
+// interleaved so that the machine's state weighs on both alike.
+func measureSandbox(ctx context.Context, tmp string, n int) (sandboxResult, error) {
+	r := sandboxResult{n: n}
+	sb, err := sandbox.New(ctx, sandbox.Config{Mode: sandbox.ModeBwrap, Limits: sandbox.Limits{
+		CPUTime: time.Hour, Memory: 4 << 30, Processes: 256, FileSize: 16 << 30, Disk: 32 << 30}})
+	if err != nil {
+		return r, err
+	}
+	r.describe = sb.Describe()
+	for i := range n {
+		for _, box := range []*sandbox.Sandbox{nil, sb} {
+			dir := filepath.Join(tmp, "sandbox", fmt.Sprint(i), fmt.Sprint(box != nil))
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				return r, err
+			}
+			start := time.Now()
+			_, err := subprocess.Run(ctx, subprocess.Cmd{Path: "/bin/true", Dir: dir, Env: subprocess.CleanEnv(dir),
+				Sandbox: box, Spec: sandbox.Spec{Dir: dir}})
+			d := time.Since(start)
+			if err != nil {
+				return r, fmt.Errorf("sandbox part: %w", err)
+			}
+			if box == nil {
+				r.plain = append(r.plain, d)
+			} else {
+				r.boxed = append(r.boxed, d)
+			}
+			_ = os.RemoveAll(dir)
+		}
+	}
+	return r, nil
+}
+
+func (r sandboxResult) rows(t *table) {
+	slices.Sort(r.plain)
+	slices.Sort(r.boxed)
+	cond := fmt.Sprintf("/bin/true run to its end, %d times, as a worker runs a model", r.n)
+	t.add("child start-up, unconfined", cond, "", fmtLatency(r.plain, .50), fmtLatency(r.plain, .95), fmtLatency(r.plain, .99),
+		"SANDBOX=off")
+	t.add("child start-up, sandboxed", cond, "", fmtLatency(r.boxed, .50), fmtLatency(r.boxed, .95), fmtLatency(r.boxed, .99),
+		r.describe+", the default limits, a fresh attempt directory")
+	cost := percentile(r.boxed, .50) - percentile(r.plain, .50)
+	t.add("sandbox cost per attempt", "median sandboxed - median unconfined", fmtDuration(cost), "", "", "",
+		"goal: under 10 ms")
+}
