@@ -331,11 +331,12 @@ func (s *Sandbox) Command(sp Spec, path string, args []string, dir string) (stri
 	}
 	if s.privileged {
 		// Root: no user namespace (it would stay root to the kernel); the child drops to
-		// the sandbox user with setpriv, which needs CAP_SETUID and CAP_SETGID, and
-		// CAP_DAC_READ_SEARCH lets it enter the attempt's directory (the sandbox user's)
-		// first. Changing to that user clears them all.
+		// the sandbox user with setpriv, which needs CAP_SETUID and CAP_SETGID (and
+		// CAP_SETPCAP to empty the bounding set); CAP_DAC_READ_SEARCH lets it enter the
+		// attempt's directory (the sandbox user's) first. Changing to that user clears
+		// them all, and bwrap sets no_new_privs: nothing in the sandbox gets one back.
 		a = append(a, "--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID",
-			"--cap-add", "CAP_DAC_READ_SEARCH")
+			"--cap-add", "CAP_SETPCAP", "--cap-add", "CAP_DAC_READ_SEARCH")
 	} else {
 		a = append(a, "--unshare-user", "--disable-userns", "--cap-drop", "ALL")
 	}
@@ -420,7 +421,7 @@ func (s *Sandbox) Command(sp Spec, path string, args []string, dir string) (stri
 	a = append(a, "--chdir", dir, "--")
 	if s.privileged {
 		a = append(a, s.setpriv, "--reuid="+strconv.Itoa(s.cfg.UID), "--regid="+strconv.Itoa(s.cfg.GID),
-			"--clear-groups", "--inh-caps=-all", "--")
+			"--clear-groups", "--inh-caps=-all", "--bounding-set=-all", "--")
 	}
 	a = append(a, s.prlimit, "--core=0")
 	l := s.cfg.Limits

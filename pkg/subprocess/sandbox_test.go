@@ -134,6 +134,9 @@ func TestSandboxConfines(t *testing.T) {
 				{"sees what SANDBOX_BIND shows", "cat " + filepath.Join(shared, "public.txt"), true},
 				{"cannot write what SANDBOX_BIND shows", "echo x > " + filepath.Join(shared, "public.txt"), false},
 				{"reaches no host TCP port", "exec 3<>/dev/tcp/127.0.0.1/5432", false},
+				{"has no capability and no way to get one", "grep -q '^CapEff:\t0000000000000000' /proc/self/status && " +
+					"grep -q '^CapPrm:\t0000000000000000' /proc/self/status && grep -q '^NoNewPrivs:\t1' /proc/self/status", true},
+				{"is not root", "test $(id -u) -ne 0", true},
 				{"its PID 1 is its own", "cat /proc/1/cmdline | tr '\\0' ' ' | grep -q bwrap", true},
 				{"cannot read a parent's environment", "cat /proc/*/environ | tr '\\0' '\\n' | grep -q parent-secret-value", false},
 			}
