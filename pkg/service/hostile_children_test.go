@@ -3,6 +3,7 @@ package service
 import (
 	"bytes"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"os"
 	"os/exec"
@@ -69,7 +70,7 @@ var evilCases = []evilCase{
 		state:   "succeeded"},
 	{name: "fork bomb (forks until refused)", harmful: true,
 		snippet: "python3 -c 'import os, time\nn = 0\nfor i in range(2000):\n    try:\n        pid = os.fork()\n" +
-			"    except OSError:\n        break\n    if pid == 0:\n        time.sleep(60)\n        os._exit(0)\n    n += 1\nprint(\"FORKED\", n)'",
+			"    except OSError:\n        break\n    if pid == 0:\n        time.sleep(6TOKEN3)\n        os._exit(0)\n    n += 1\nprint(\"FORKED\", n)'",
 		state: "succeeded",
 		check: func(t *testing.T, up string) {
 			line := grepLines(up, "FORKED")
@@ -106,7 +107,7 @@ type evilSite struct {
 
 func startEvilSite(t *testing.T, mode string) *evilSite {
 	t.Helper()
-	e := &evilSite{s: startSite(t), bin: buildDispatcher(t), token: fmt.Sprintf("%d", 10+os.Getpid()%80), log: &syncBuffer{}}
+	e := &evilSite{s: startSite(t), bin: buildDispatcher(t), token: fmt.Sprintf("%05d", rand.IntN(100000)), log: &syncBuffer{}}
 	top := t.TempDir()
 	e.data = filepath.Join(top, "data")
 	victim := filepath.Join(e.data, "00-victim", "1", "upload")
@@ -281,9 +282,10 @@ func (e *evilSite) run(t *testing.T, i int, c evilCase, kind string) evilOutcome
 			_ = os.Remove(p)
 		}
 	}
-	// The attempt's processes: its daemons, its forks (python sleeping 6<token>3 s).
+	// The attempt's processes: its daemons, its forks (python sleeping 6<token>3 s). The
+	// markers hold a random token: nothing else on the machine has them.
 	time.Sleep(200 * time.Millisecond)
-	for _, cl := range []string{"sleep 6" + e.token + "1", "sleep 6" + e.token + "2", "6" + e.token + "3"} {
+	for _, cl := range []string{"sleep 6" + e.token + "1", "sleep 6" + e.token + "2", "time.sleep(6" + e.token + "3)"} {
 		for _, pid := range processesWith(cl) {
 			o.left = append(o.left, pid+": "+cl)
 			if n, err := strconv.Atoi(pid); err == nil {
@@ -321,7 +323,7 @@ func processesWith(text string) []string {
 	entries, _ := os.ReadDir("/proc")
 	for _, e := range entries {
 		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err != nil || !strings.Contains(strings.ReplaceAll(string(b), "\x00", " "), text) {
+		if err != nil || e.Name() == strconv.Itoa(os.Getpid()) || !strings.Contains(strings.ReplaceAll(string(b), "\x00", " "), text) {
 			continue
 		}
 		if stat, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "stat")); !strings.Contains(string(stat), ") Z ") {
