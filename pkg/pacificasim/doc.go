@@ -21,9 +21,11 @@
 //   - notifications: /eventmatch subscriptions per user (header Http-Remote-User), jsonpath2
 //     filters, POST /receive, delivery with the subscription's extensions and auth, and the
 //     rule that any 4xx, 5xx or connection error disables the subscription, without retry.
-//   - metadata: GET /transactions, /files and /trans_key_value only, a simplified subset of
-//     Pacifica's metadata service with flat shapes (key/values keep their JSON type instead
-//     of pointing at the Keys and Values tables). It is read-only.
+//   - metadata: GET /transactioninfo/by_id/<id>, the real service's whole view of a
+//     transaction (files keyed by id, key/values as strings, 404 for an unknown id, "400
+//     Invalid Transaction ID" for one that is not a number); and GET /transactions, /files
+//     and /trans_key_value, a simplified subset with flat shapes (key/values keep their JSON
+//     type instead of pointing at the Keys and Values tables). It is read-only.
 //
 // Serve runs the four services on their own listeners (Addrs tells the ports chosen for
 // port 0); each handler also works on its own, e.g. under httptest. Tests reach into the

@@ -17,8 +17,12 @@ import (
 //	GET /files?transaction_id=N      [{"_id", "name", "subdir", "size", "hashtype", "hashsum",
 //	                                   "mimetype", "ctime", "mtime", "transaction_id", ...}]
 //	GET /trans_key_value?transaction_id=N  [{"transaction_id", "key", "value"}]
+//	GET /transactioninfo/by_id/N     {"_id", "submitter", "project", "instrument", ...,
+//	                                  "files": {"<file id>": {...}}, "key_values": {...}}
 //
-// Without a query parameter a list holds every object. The shapes are flat: the real
+// The last is the real service's whole view of a transaction, shapes and errors included
+// (see serveTransactionInfo). For the first three, without a query parameter a list holds
+// every object, and the shapes are flat: the real
 // service keeps submitter, project and instrument in TransSIP and key/values in the Keys
 // and Values tables; here every value keeps the JSON type it was uploaded with. Other
 // methods answer 405.
@@ -27,6 +31,7 @@ func (s *Sim) MetadataHandler() http.Handler {
 	mux.HandleFunc("/transactions", s.metaGet(transactionObjects))
 	mux.HandleFunc("/files", s.metaGet(fileObjects))
 	mux.HandleFunc("/trans_key_value", s.metaGet(keyValueObjects))
+	mux.HandleFunc(transactionInfoPrefix, s.serveTransactionInfo)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "The path '"+r.URL.Path+"' was not found.")
 	})
