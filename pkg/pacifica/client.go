@@ -14,6 +14,7 @@ type Client struct {
 	Cart          *CartClient
 	Ingest        *IngestClient
 	Notifications *NotificationsClient
+	Metadata      *MetadataClient
 }
 
 // New builds the clients of cfg, sharing one HTTP client (TLS and credentials as cfg says).
@@ -30,6 +31,9 @@ func New(cfg Config) (*Client, error) {
 	if cfg.IngestTimeout <= 0 {
 		cfg.IngestTimeout = 10 * time.Minute
 	}
+	if cfg.MetadataURL == "" {
+		cfg.MetadataURL = DefaultMetadataURL
+	}
 	hc, err := cfg.HTTPClient()
 	if err != nil {
 		return nil, err
@@ -39,6 +43,7 @@ func New(cfg Config) (*Client, error) {
 		Cart:          &CartClient{c: c, base: strings.TrimRight(cfg.DownloadURL, "/"), timeout: cfg.CartTimeout},
 		Ingest:        &IngestClient{c: c, uploadURL: cfg.UploadURL, statusURL: cfg.UploadStatusURL, timeout: cfg.IngestTimeout},
 		Notifications: &NotificationsClient{c: c, base: strings.TrimRight(cfg.NotificationsURL, "/")},
+		Metadata:      &MetadataClient{c: c, base: strings.TrimRight(cfg.MetadataURL, "/"), maxBytes: MetadataMaxBytes},
 	}, nil
 }
 
@@ -49,8 +54,19 @@ type caller struct {
 }
 
 // call does one request with the per-call time limit and returns the status, headers and
-// (bounded) body. The body of a streaming answer is not read: use stream.
+// body, cut at 4 MiB. The body of a streaming answer is not read: use stream.
 func (c caller) call(ctx context.Context, service, op, method, url string, header http.Header, body io.Reader) (int, http.Header, []byte, error) {
+	const limit = 4 << 20
+	code, h, b, err := c.callLimit(ctx, service, op, method, url, header, body, limit)
+	if len(b) > limit {
+		b = b[:limit]
+	}
+	return code, h, b, err
+}
+
+// callLimit is call reading at most limit+1 bytes of the body: a body longer than limit
+// bytes is one the caller refuses.
+func (c caller) callLimit(ctx context.Context, service, op, method, url string, header http.Header, body io.Reader, limit int64) (int, http.Header, []byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, method, url, body)
@@ -65,7 +81,7 @@ func (c caller) call(ctx context.Context, service, op, method, url string, heade
 		return 0, nil, nil, transportError(service, op, err)
 	}
 	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+	b, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
 	if err != nil {
 		return 0, nil, nil, transportError(service, op, err)
 	}

@@ -12,12 +12,18 @@ import (
 	"time"
 )
 
-// Config holds the endpoints and credentials of a Pacifica site (PROTOCOLS.md §4).
+// DefaultMetadataURL is the metadata service of a Config that names none.
+const DefaultMetadataURL = "http://127.0.0.1:8121"
+
+// Config holds the endpoints and credentials of a Pacifica site (PROTOCOLS.md §4). The
+// credentials apply to every service, metadata included (a site may put it behind the
+// same proxy). An empty MetadataURL means DefaultMetadataURL.
 type Config struct {
 	UploadURL        string        `envconfig:"UPLOAD_URL" default:"http://127.0.0.1:8066/upload" desc:"Pacifica ingest upload endpoint"`
 	UploadStatusURL  string        `envconfig:"UPLOAD_STATUS_URL" default:"http://127.0.0.1:8066/get_state" desc:"Pacifica ingest state endpoint"`
 	DownloadURL      string        `envconfig:"DOWNLOAD_URL" default:"http://127.0.0.1:8081" desc:"Pacifica cartd base URL"`
 	NotificationsURL string        `envconfig:"NOTIFICATIONS_URL" default:"http://127.0.0.1:8070" desc:"Pacifica notifications base URL (for dispatcher subscribe)"`
+	MetadataURL      string        `envconfig:"METADATA_URL" default:"http://127.0.0.1:8121" desc:"Pacifica metadata base URL: workers check every ingest event against the transaction it names before acting on it"`
 	CABundle         string        `envconfig:"CA_BUNDLE" default:"True" desc:"TLS verification: True (system roots), False (no verification), or a PEM bundle path"`
 	AuthType         string        `envconfig:"AUTHENTICATION_TYPE" desc:"authentication to Pacifica: empty (none), basic or clientssl"`
 	Username         string        `envconfig:"AUTHENTICATION_USERNAME" desc:"basic: user name (or AUTHENTICATION_USERNAME_FILE: a file holding it)"`
@@ -33,7 +39,10 @@ type Config struct {
 func (c Config) Validate() error {
 	var errs []error
 	for name, u := range map[string]string{"UPLOAD_URL": c.UploadURL, "UPLOAD_STATUS_URL": c.UploadStatusURL,
-		"DOWNLOAD_URL": c.DownloadURL, "NOTIFICATIONS_URL": c.NotificationsURL} {
+		"DOWNLOAD_URL": c.DownloadURL, "NOTIFICATIONS_URL": c.NotificationsURL, "METADATA_URL": c.MetadataURL} {
+		if name == "METADATA_URL" && u == "" {
+			continue // DefaultMetadataURL
+		}
 		p, err := url.Parse(u)
 		if err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
 			errs = append(errs, fmt.Errorf("%s: %q is not an http(s) URL", name, u))
