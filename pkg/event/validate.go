@@ -24,6 +24,11 @@ func splitDir(subdir string) []string {
 	return out
 }
 
+// Validate runs the checks of ParseIngest on an Ingest made another way (for example from
+// Pacifica's metadata): file paths that stay inside their directory, one file per path,
+// hashes that can be checked, key/values without line breaks. Errors wrap ErrInvalid.
+func (in *Ingest) Validate() error { return in.validate() }
+
 // validate protects everything downstream from the event's data: file paths that would
 // leave the job's directory, files that would overwrite each other, hashes that cannot be
 // checked, and key/values that would inject lines into a configuration file.
