@@ -105,7 +105,7 @@ func run(ctx context.Context, out io.Writer) error {
 	simDone := make(chan struct{})
 	go func() {
 		defer close(simDone)
-		_ = sim.Serve(simCtx, pacificasim.Addrs{Cartd: "127.0.0.1:0", Ingest: "127.0.0.1:0", Notifications: "127.0.0.1:0"})
+		_ = sim.Serve(simCtx, pacificasim.Addrs{Cartd: "127.0.0.1:0", Ingest: "127.0.0.1:0", Notifications: "127.0.0.1:0", Metadata: "127.0.0.1:0"})
 	}()
 	defer func() {
 		stopSim()
@@ -117,7 +117,7 @@ func run(ctx context.Context, out io.Writer) error {
 		return err
 	}
 	urls := addrs.URLs()
-	fmt.Fprintf(out, "    cartd %s, ingest %s, notifications %s\n", urls.Cartd, urls.Ingest, urls.Notifications)
+	fmt.Fprintf(out, "    cartd %s, ingest %s, notifications %s, metadata %s\n", urls.Cartd, urls.Ingest, urls.Notifications, urls.Metadata)
 
 	step(out, "starting the dispatcher (receiver and workers in one process)")
 	cfg, err := service.Load()
@@ -149,6 +149,7 @@ func run(ctx context.Context, out io.Writer) error {
 	}
 	cfg.PacificaConfig.UploadURL, cfg.PacificaConfig.UploadStatusURL = urls.Ingest+"/upload", urls.Ingest+"/get_state"
 	cfg.PacificaConfig.DownloadURL, cfg.PacificaConfig.NotificationsURL = urls.Cartd, urls.Notifications
+	cfg.PacificaConfig.MetadataURL = urls.Metadata
 	sctx, stopSvc := context.WithCancel(ctx)
 	svc, err := service.New(sctx, cfg, service.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {

@@ -102,7 +102,7 @@ func pipelineRun(ctx context.Context, env *benchEnv, python, standIn string, n, 
 	proc, err := startDispatcher(ctx, env.dispatcher, dispatcherEnv(env.dbURL, env.mqURL, schema, prefix, env.queueType,
 		filepath.Join(tmp, "jobs"), "ROLE=all", "WORKER_CONCURRENCY="+strconv.Itoa(workers),
 		"PROXYMOD_PYTHON="+python, "PROXYMOD_ENV=PYTHONPATH="+standIn+",PROXYMOD_SLEEP_SCALE=0", "SANDBOX=bwrap",
-		"UPLOAD_URL="+pcfg.UploadURL, "UPLOAD_STATUS_URL="+pcfg.UploadStatusURL, "DOWNLOAD_URL="+pcfg.DownloadURL))
+		"UPLOAD_URL="+pcfg.UploadURL, "UPLOAD_STATUS_URL="+pcfg.UploadStatusURL, "DOWNLOAD_URL="+pcfg.DownloadURL, "METADATA_URL="+pcfg.MetadataURL))
 	if err != nil {
 		return res, err
 	}
@@ -207,7 +207,7 @@ func startSim(ctx context.Context, dir string, staging time.Duration) (*pacifica
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		_ = sim.Serve(sctx, pacificasim.Addrs{Cartd: "127.0.0.1:0", Ingest: "127.0.0.1:0"})
+		_ = sim.Serve(sctx, pacificasim.Addrs{Cartd: "127.0.0.1:0", Ingest: "127.0.0.1:0", Metadata: "127.0.0.1:0"})
 	}()
 	return sim, func() { cancel(); <-done; _ = sim.Close() }, nil
 }
@@ -216,5 +216,5 @@ func startSim(ctx context.Context, dir string, staging time.Duration) (*pacifica
 func simConfig(a pacificasim.Addrs) pacifica.Config {
 	u := a.URLs()
 	return pacifica.Config{UploadURL: u.Ingest + "/upload", UploadStatusURL: u.Ingest + "/get_state",
-		DownloadURL: u.Cartd, NotificationsURL: "http://127.0.0.1:8070", CABundle: "True"}
+		DownloadURL: u.Cartd, NotificationsURL: "http://127.0.0.1:8070", MetadataURL: u.Metadata, CABundle: "True"}
 }

@@ -203,7 +203,7 @@ func childEnv(o options, dir, bin, schema, prefix string, st *site) ([]string, e
 		"WORKER_CONCURRENCY=" + strconv.Itoa(o.workerConc), "SHUTDOWN_TIMEOUT=5s", "RELAY_INTERVAL=500ms",
 		"LOG_FORMAT=text", "LOG_LEVEL=info",
 		"UPLOAD_URL=" + st.urls.Ingest + "/upload", "UPLOAD_STATUS_URL=" + st.urls.Ingest + "/get_state",
-		"DOWNLOAD_URL=" + st.urls.Cartd, "NOTIFICATIONS_URL=http://127.0.0.1:1",
+		"DOWNLOAD_URL=" + st.urls.Cartd, "NOTIFICATIONS_URL=http://127.0.0.1:1", "METADATA_URL=" + st.urls.Metadata,
 		"PACIFICA_REQUEST_TIMEOUT=5s", "CART_TIMEOUT=60s", "INGEST_TIMEOUT=60s",
 		"SCRIPT_DIR=" + scripts, "DISPATCHER_K8S_CONFIG=" + filepath.Join(dir, "no-config.ini"), "SCRIPT_TIMEOUT=60s",
 	}

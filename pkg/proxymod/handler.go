@@ -14,6 +14,7 @@ import (
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/pacifica"
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/sandbox"
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/subprocess"
+	"github.com/pacifica/pacifica-dispatcher-go/pkg/verify"
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/worker"
 )
 
@@ -51,6 +52,9 @@ type Ingest interface {
 type HandlerConfig struct {
 	Cart   Cart
 	Ingest Ingest
+	// Metadata is Pacifica's metadata service, against which every event is checked before
+	// the job acts on it; *pacifica.MetadataClient is one.
+	Metadata verify.Metadata
 	// Python is the interpreter with proxymod installed (default python3); Env are extra
 	// variables of the model process.
 	Python string
@@ -72,8 +76,8 @@ type Handler struct{ cfg HandlerConfig }
 
 // NewHandler returns the proxymod handler.
 func NewHandler(cfg HandlerConfig) (*Handler, error) {
-	if cfg.Cart == nil || cfg.Ingest == nil {
-		return nil, errors.New("proxymod: the handler needs the cartd and ingest clients")
+	if cfg.Cart == nil || cfg.Ingest == nil || cfg.Metadata == nil {
+		return nil, errors.New("proxymod: the handler needs the cartd, ingest and metadata clients")
 	}
 	if cfg.Python == "" {
 		cfg.Python = "python3"
@@ -97,10 +101,10 @@ type Details struct {
 
 // Run runs one attempt of a proxymod job.
 func (h *Handler) Run(ctx context.Context, j *worker.Job) (worker.Result, error) {
-	in, err := event.ParseIngest(j.Event.Data())
+	// Every fact the job uses is Pacifica metadata's, once the event agrees with it.
+	in, err := verify.Ingest(ctx, h.cfg.Metadata, j)
 	if err != nil {
-		// The event is unsafe: nothing of it is downloaded or uploaded.
-		return worker.Result{}, worker.Permanent(err)
+		return worker.Result{}, err
 	}
 	dirs := jobDirs{download: filepath.Join(j.Dir, "download"), upload: filepath.Join(j.Dir, "upload"), work: filepath.Join(j.Dir, "run")}
 	for _, d := range []string{dirs.download, dirs.upload, dirs.work} {

@@ -16,6 +16,7 @@ import (
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/pacifica"
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/sandbox"
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/subprocess"
+	"github.com/pacifica/pacifica-dispatcher-go/pkg/verify"
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/worker"
 )
 
@@ -53,6 +54,9 @@ type Ingest interface {
 type HandlerConfig struct {
 	Cart   Cart
 	Ingest Ingest
+	// Metadata is Pacifica's metadata service, against which every event is checked before
+	// the job acts on it; *pacifica.MetadataClient is one.
+	Metadata verify.Metadata
 	// Scripts are the configured scripts; a job's route names its script.
 	Scripts []Script
 	// Env are extra KEY=VALUE variables of every script (SCRIPT_ENV).
@@ -77,8 +81,8 @@ type Handler struct {
 
 // NewHandler returns the script handler.
 func NewHandler(cfg HandlerConfig) (*Handler, error) {
-	if cfg.Cart == nil || cfg.Ingest == nil {
-		return nil, errors.New("scripts: the handler needs the cartd and ingest clients")
+	if cfg.Cart == nil || cfg.Ingest == nil || cfg.Metadata == nil {
+		return nil, errors.New("scripts: the handler needs the cartd, ingest and metadata clients")
 	}
 	if cfg.LogLimit <= 0 {
 		cfg.LogLimit = 64 << 20
@@ -124,10 +128,10 @@ func (h *Handler) Run(ctx context.Context, j *worker.Job) (worker.Result, error)
 	if !ok {
 		return worker.Result{}, worker.Permanent(fmt.Errorf("route %q has no script in this worker (SCRIPT_DIR)", j.Route))
 	}
-	in, err := event.ParseIngest(j.Event.Data())
+	// Every fact the job uses is Pacifica metadata's, once the event agrees with it.
+	in, err := verify.Ingest(ctx, h.cfg.Metadata, j)
 	if err != nil {
-		// The event is unsafe: nothing of it is downloaded, run or uploaded.
-		return worker.Result{}, worker.Permanent(err)
+		return worker.Result{}, err
 	}
 	run := Run{Script: s.Name, Program: s.Program}
 	result := func() worker.Result { return worker.Result{Details: mustJSON(run)} }

@@ -38,6 +38,7 @@ func startWorkerProcess(t *testing.T, bin string, c Config, dataDir string, log 
 		"PROXYMOD_PYTHON=" + c.ProxymodPython, "PROXYMOD_ENV=" + strings.Join(c.ProxymodEnv, ","),
 		"UPLOAD_URL=" + c.PacificaConfig.UploadURL, "UPLOAD_STATUS_URL=" + c.PacificaConfig.UploadStatusURL,
 		"DOWNLOAD_URL=" + c.PacificaConfig.DownloadURL, "NOTIFICATIONS_URL=" + c.PacificaConfig.NotificationsURL,
+		"METADATA_URL=" + c.PacificaConfig.MetadataURL,
 		"PATH=" + os.Getenv("PATH"),
 	}
 	cmd := exec.Command(bin, "serve", "--role=worker")

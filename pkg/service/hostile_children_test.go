@@ -163,6 +163,7 @@ func startEvilSite(t *testing.T, mode string) *evilSite {
 		"SCRIPT_DIR=" + scriptDir, "DISPATCHER_K8S_CONFIG=" + e.ini,
 		"UPLOAD_URL=" + c.PacificaConfig.UploadURL, "UPLOAD_STATUS_URL=" + c.PacificaConfig.UploadStatusURL,
 		"DOWNLOAD_URL=" + c.PacificaConfig.DownloadURL, "NOTIFICATIONS_URL=" + c.PacificaConfig.NotificationsURL,
+		"METADATA_URL=" + c.PacificaConfig.MetadataURL,
 		"ADMIN_AUTH_TYPE=basic", "ADMIN_AUTH_USERNAME=ops", "ADMIN_AUTH_PASSWORD=" + e.secrets["ADMIN_AUTH_PASSWORD"],
 		"AUTHENTICATION_PASSWORD_FILE=" + pwFile, "EVIL_TEST_SECRET=" + e.secrets["a variable"],
 		"SANDBOX=" + mode, "SANDBOX_CPU_TIME=2s", "SANDBOX_MEMORY=512MiB",

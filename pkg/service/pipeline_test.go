@@ -38,7 +38,7 @@ func startSite(t *testing.T) *site {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		_ = sim.Serve(ctx, pacificasim.Addrs{Cartd: "127.0.0.1:0", Ingest: "127.0.0.1:0", Notifications: "127.0.0.1:0"})
+		_ = sim.Serve(ctx, pacificasim.Addrs{Cartd: "127.0.0.1:0", Ingest: "127.0.0.1:0", Notifications: "127.0.0.1:0", Metadata: "127.0.0.1:0"})
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -183,7 +183,7 @@ func jsonInt(i int64) string { b, _ := json.Marshal(i); return string(b) }
 
 func pacificaConfig(u pacificasim.Addrs) pacifica.Config {
 	return pacifica.Config{UploadURL: u.Ingest + "/upload", UploadStatusURL: u.Ingest + "/get_state",
-		DownloadURL: u.Cartd, NotificationsURL: u.Notifications, CABundle: "True"}
+		DownloadURL: u.Cartd, NotificationsURL: u.Notifications, MetadataURL: u.Metadata, CABundle: "True"}
 }
 
 // jobOf waits until the event of source transaction has a job in a final state and

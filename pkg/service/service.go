@@ -352,7 +352,7 @@ func (s *Service) newWorker(ctx context.Context, opts Options) (*worker.Worker, 
 				python, readOnly = exe, dirs
 			}
 		}
-		h, err := proxymod.NewHandler(proxymod.HandlerConfig{Cart: pc.Cart, Ingest: pc.Ingest,
+		h, err := proxymod.NewHandler(proxymod.HandlerConfig{Cart: pc.Cart, Ingest: pc.Ingest, Metadata: pc.Metadata,
 			Python: python, Env: s.cfg.ProxymodEnv, Sandbox: s.sandbox, ReadOnly: readOnly})
 		if err != nil {
 			return nil, err
@@ -360,7 +360,7 @@ func (s *Service) newWorker(ctx context.Context, opts Options) (*worker.Worker, 
 		kinds["proxymod"] = h
 	}
 	if _, ok := kinds[scripts.Kind]; !ok {
-		h, err := scripts.NewHandler(scripts.HandlerConfig{Cart: pc.Cart, Ingest: pc.Ingest,
+		h, err := scripts.NewHandler(scripts.HandlerConfig{Cart: pc.Cart, Ingest: pc.Ingest, Metadata: pc.Metadata,
 			Scripts: s.scripts, Env: s.cfg.ScriptEnv, Sandbox: s.sandbox})
 		if err != nil {
 			return nil, err
