@@ -68,31 +68,34 @@ func pathCases() []hostileCase {
 		{name: "path/bad hashsum", deliver: edited(extraModel("hashsum", "../../etc")), want: failedWith("hashsum is not a sha1 digest")},
 		{name: "path/unknown hashtype", deliver: edited(extraModel("hashtype", "crc32")), want: failedWith("unsupported hashtype")},
 		// A model named as no Python function can be.
-		{name: "path/model name not an identifier", deliver: edited(extraModel("name", "os.system.py")),
+		{name: "path/model name not an identifier", deliver: func(e *hostileEnv) delivery {
+			_, ev := e.source(map[string]string{"loose_coupling": quickModel, "os.system": quickModel}, nil)
+			return delivery{contentType: jsonCT, body: ev}
+		},
 			want: failedWith("proxymod model for file 'models/os.system.py' is invalid: the file name must be <python identifier>.py")},
 		// Configuration values: refused by the plan, with the logs uploaded.
-		{name: "path/in_dir ../", deliver: edited(inputs2("in_dir", "../../../../hostile-escape")),
+		{name: "path/in_dir ../", deliver: confirmed(inputs2("in_dir", "../../../../hostile-escape")),
 			want: failedWith("proxymod configuration 'config_2' is invalid: INPUTS.in_dir", "must not contain '..'")},
-		{name: "path/in_dir absolute", deliver: edited(inputs2("in_dir", "/etc")),
+		{name: "path/in_dir absolute", deliver: confirmed(inputs2("in_dir", "/etc")),
 			want: failedWith("INPUTS.in_dir \"/etc\" must be a relative path")},
-		{name: "path/out_dir ../ inside", deliver: edited(setKV("proxymod.config_2.OUTPUTS.out_dir", "outputs/../../../../hostile-escape")),
+		{name: "path/out_dir ../ inside", deliver: confirmed(setKV("proxymod.config_2.OUTPUTS.out_dir", "outputs/../../../../hostile-escape")),
 			want: failedWith("OUTPUTS.out_dir", "must not contain '..'")},
-		{name: "path/out_dir absolute", deliver: edited(setKV("proxymod.config_2.OUTPUTS.out_dir", "/tmp/hostile-escape")),
+		{name: "path/out_dir absolute", deliver: confirmed(setKV("proxymod.config_2.OUTPUTS.out_dir", "/tmp/hostile-escape")),
 			want: failedWith("OUTPUTS.out_dir", "must be a relative path")},
-		{name: "path/out_dir leading backslash", deliver: edited(setKV("proxymod.config_2.OUTPUTS.out_dir", `\tmp\hostile-escape`)),
+		{name: "path/out_dir leading backslash", deliver: confirmed(setKV("proxymod.config_2.OUTPUTS.out_dir", `\tmp\hostile-escape`)),
 			want: failedWith("OUTPUTS.out_dir", "must be a relative path")},
 		{name: "path/out_dir NUL", deliver: edited(setKV("proxymod.config_2.OUTPUTS.out_dir", "out\x00")),
 			want: failedWith("invalid event", "NUL")},
-		{name: "path/in_file_one ../", deliver: edited(inputs2("in_file_one", "../in_file_one.csv")),
+		{name: "path/in_file_one ../", deliver: confirmed(inputs2("in_file_one", "../in_file_one.csv")),
 			want: failedWith("INPUTS.in_file_one", "must not contain '..'")},
-		{name: "path/in_file_two absolute", deliver: edited(inputs2("in_file_two", "/etc/passwd")),
+		{name: "path/in_file_two absolute", deliver: confirmed(inputs2("in_file_two", "/etc/passwd")),
 			want: failedWith("INPUTS.in_file_two", "must be a relative path")},
-		{name: "path/in_file_one a path", deliver: edited(inputs2("in_file_one", "inputs/in_file_one.csv")),
+		{name: "path/in_file_one a path", deliver: confirmed(inputs2("in_file_one", "inputs/in_file_one.csv")),
 			want: failedWith("INPUTS.in_file_one", "must be a file name, not a path")},
-		{name: "path/in_file_one not in the upload", deliver: edited(inputs2("in_file_one", "passwd")),
+		{name: "path/in_file_one not in the upload", deliver: confirmed(inputs2("in_file_one", "passwd")),
 			want: failedWith("proxymod input file 'inputs/passwd' (config_2.INPUTS.in_file_one) is not in the upload")},
 		// Backslashes are ordinary characters on Linux: a directory of that name inside the upload.
-		{name: "path/out_dir backslashes inside", slow: true, deliver: edited(setKV("proxymod.config_2.OUTPUTS.out_dir", `outputs\..\..\hostile-escape`)),
+		{name: "path/out_dir backslashes inside", slow: true, deliver: confirmed(setKV("proxymod.config_2.OUTPUTS.out_dir", `outputs\..\..\hostile-escape`)),
 			want: hostileWant{code: http.StatusAccepted, state: "succeeded"}},
 	}
 }
@@ -285,13 +288,13 @@ func iniCases() []hostileCase {
 		{name: "ini/value with vertical tab", deliver: edited(setKV("proxymod.config_1.PROJECT.runtime", "1\v[X]")), want: failedWith("control character")},
 		{name: "ini/key with a line break", deliver: edited(setKV("proxymod.config_1.PROJECT.runtime\n[OUTPUTS]\nout_dir", "/tmp")),
 			want: failedWith("invalid event", "key contains a line break")},
-		{name: "ini/key with =", deliver: edited(setKV("proxymod.config_1.PROJECT.runtime = 9", "1")),
+		{name: "ini/key with =", deliver: confirmed(setKV("proxymod.config_1.PROJECT.runtime = 9", "1")),
 			want: failedWith("proxymod configuration 'config_1' is invalid: unknown key PROJECT.runtime = 9")},
-		{name: "ini/header with brackets", deliver: edited(setKV("proxymod.config_1.[OUTPUTS].out_dir", "/tmp")),
+		{name: "ini/header with brackets", deliver: confirmed(setKV("proxymod.config_1.[OUTPUTS].out_dir", "/tmp")),
 			want: failedWith("unknown header [[OUTPUTS]]")},
-		{name: "ini/header DEFAULT", deliver: edited(setKV("proxymod.config_1.DEFAULT.out_dir", "/tmp")),
+		{name: "ini/header DEFAULT", deliver: confirmed(setKV("proxymod.config_1.DEFAULT.out_dir", "/tmp")),
 			want: failedWith("unknown header [DEFAULT]")},
-		{name: "ini/key with ]", deliver: edited(setKV("proxymod.config_1.OUTPUTS.out_dir]", "x")), want: failedWith("unknown key OUTPUTS.out_dir]")},
+		{name: "ini/key with ]", deliver: confirmed(setKV("proxymod.config_1.OUTPUTS.out_dir]", "x")), want: failedWith("unknown key OUTPUTS.out_dir]")},
 		// % is written as given; the stand-in reads without interpolation (like configobj with
 		// interpolation off), so the model sees it literally.
 		{name: "ini/% interpolation in out_dir", slow: true, deliver: func(e *hostileEnv) delivery {

@@ -22,6 +22,12 @@ func edited(edits ...func(m map[string]any)) func(*hostileEnv) delivery {
 	return func(e *hostileEnv) delivery { return delivery{contentType: jsonCT, body: e.event(edits...)} }
 }
 
+// confirmed delivers the event of a new source whose key/values are those of the base event
+// edited by edits (see hostileEnv.confirmed).
+func confirmed(edits ...func(m map[string]any)) func(*hostileEnv) delivery {
+	return func(e *hostileEnv) delivery { return delivery{contentType: jsonCT, body: e.confirmed(edits...)} }
+}
+
 func set(key string, v any) func(m map[string]any) { return func(m map[string]any) { m[key] = v } }
 func del(key string) func(m map[string]any)        { return func(m map[string]any) { delete(m, key) } }
 
@@ -128,7 +134,7 @@ func receiverCases() []hostileCase {
 					"subdir": "models/", "size": 10, "hashtype": "sha1", "hashsum": strings.Repeat("0", 40), "mimetype": "text/x-python"})
 			}
 			addEntries(fs...)(m)
-		}), want: accepted("failed", "cart")},
+		}), want: accepted("failed", `event does not match Pacifica metadata: file 100000: event says "models/m0000.py", metadata has none`)},
 		{name: "receiver/thousands of other files", slow: true, deliver: edited(func(m map[string]any) {
 			var fs []map[string]any
 			for i := range 5000 {
@@ -136,10 +142,10 @@ func receiverCases() []hostileCase {
 					"subdir": "bulk/", "size": 10, "hashtype": "sha1", "hashsum": strings.Repeat("0", 40), "mimetype": "text/csv"})
 			}
 			addEntries(fs...)(m)
-		}), want: accepted("succeeded")},
-		{name: "receiver/configs_count 1000000", deliver: edited(setKV("proxymod.configs_count", "1000000")),
+		}), want: accepted("failed", `event does not match Pacifica metadata: file 100000: event says "bulk/f0000.csv", metadata has none`)},
+		{name: "receiver/configs_count 1000000", deliver: confirmed(setKV("proxymod.configs_count", "1000000")),
 			want: accepted("failed", "proxymod.configs_count 1000000 is more than 1000")},
-		{name: "receiver/1000 proxymod configurations", deliver: edited(func(m map[string]any) {
+		{name: "receiver/1000 proxymod configurations", deliver: confirmed(func(m map[string]any) {
 			setKV("proxymod.configs_count", "1000")(m)
 			for i := 4; i <= 1000; i++ {
 				for k, v := range map[string]string{"PROJECT.runtime": "1", "PROJECT.failure": "0", "OUTPUTS.out_dir": "outputs/"} {
@@ -166,7 +172,7 @@ func receiverCases() []hostileCase {
 			return delivery{contentType: "application/json; charset", body: e.event()}
 		}, want: bad(415)},
 		{name: "receiver/no content type", deliver: func(e *hostileEnv) delivery {
-			return delivery{body: e.event(setKV("proxymod.configs_count", "0"))}
+			return delivery{body: e.confirmed(setKV("proxymod.configs_count", "0"))}
 		}, want: accepted("failed", "proxymod.configs_count must be a positive integer")},
 		// CloudEvents 1.0 forms.
 		{name: "receiver/CE 1.0 id number", deliver: func(e *hostileEnv) delivery {
@@ -205,7 +211,7 @@ func receiverCases() []hostileCase {
 			return delivery{contentType: "application/cloudevents-batch+json", body: []byte(`[]`)}
 		}, want: bad(400, "empty batch")},
 		{name: "receiver/duplicate keys", deliver: func(e *hostileEnv) delivery {
-			b := bytes.Replace(e.event(setKV("proxymod.configs_count", "0")), []byte(`{`), []byte(`{"eventID":"first-of-two",`), 1)
+			b := bytes.Replace(e.confirmed(setKV("proxymod.configs_count", "0")), []byte(`{`), []byte(`{"eventID":"first-of-two",`), 1)
 			return delivery{contentType: jsonCT, body: b}
 		}, want: accepted("failed", "proxymod.configs_count must be a positive integer")},
 	}

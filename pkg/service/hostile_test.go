@@ -136,6 +136,27 @@ func (e *hostileEnv) source(models, overrides map[string]string, edits ...func(m
 	return src, e.edit(tx.Event, edits...)
 }
 
+// confirmed returns an event that Pacifica metadata confirms and that carries the key/values
+// of the base event edited by edits: a new source is uploaded with the base source's model
+// and those key/values, and its own event is returned with a fresh event id. Cases whose
+// hostile values are key/values go through it to reach the checks behind the check against
+// metadata (the plan, the configurations), as a scientist's real upload would.
+func (e *hostileEnv) confirmed(edits ...func(m map[string]any)) []byte {
+	e.t.Helper()
+	m := decodeNumbers(e.t, e.base)
+	for _, f := range edits {
+		f(m)
+	}
+	kvs := map[string]string{}
+	for _, kv := range entries(m, "TransactionKeyValue") {
+		if k := kv["key"].(string); kvs[k] == "" {
+			kvs[k] = fmt.Sprint(kv["value"])
+		}
+	}
+	_, ev := e.source(map[string]string{"loose_coupling": quickModel}, kvs)
+	return ev
+}
+
 func (e *hostileEnv) edit(ev []byte, edits ...func(m map[string]any)) []byte {
 	e.t.Helper()
 	m := decodeNumbers(e.t, ev)
@@ -418,6 +439,7 @@ func TestHostile(t *testing.T) {
 	cases = append(cases, tarCases()...)
 	cases = append(cases, iniCases()...)
 	cases = append(cases, pacificaCases()...)
+	cases = append(cases, forgedCases()...)
 	cases = append(cases, modelCases()...)
 	cases = append(cases, scriptCases()...)
 	var results []*hostileResult
