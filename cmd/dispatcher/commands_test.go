@@ -29,6 +29,26 @@ func TestConfigCommands(t *testing.T) {
 	}
 }
 
+// config check says how the workers' children would be confined, and warns when they
+// would not be.
+func TestConfigCheckSandbox(t *testing.T) {
+	t.Setenv("SCRIPT_DIR", t.TempDir())
+	for mode, want := range map[string]string{"bwrap": "sandbox: bubblewrap", "off": "WARNING: models and scripts would run without a sandbox: SANDBOX=off"} {
+		t.Run(mode, func(t *testing.T) {
+			t.Setenv("SANDBOX", mode)
+			var out, errOut bytes.Buffer
+			if code := run(context.Background(), []string{"config", "check"}, nil, &out, &errOut); code != 0 || !strings.Contains(out.String(), want) {
+				t.Errorf("config check, SANDBOX=%s: %d %q %q; want %q", mode, code, out.String(), errOut.String(), want)
+			}
+		})
+	}
+	t.Setenv("SANDBOX", "docker")
+	var out, errOut bytes.Buffer
+	if code := run(context.Background(), []string{"config", "check"}, nil, &out, &errOut); code != 1 || !strings.Contains(errOut.String(), "SANDBOX") {
+		t.Errorf("config check, SANDBOX=docker: %d %q", code, errOut.String())
+	}
+}
+
 func TestRoutesCommand(t *testing.T) {
 	dir := t.TempDir()
 	for name, body := range map[string]string{"reduce": "#!/bin/sh\n", ".hidden": "#!/bin/sh\n"} {

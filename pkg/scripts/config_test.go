@@ -130,3 +130,32 @@ func TestDefaultRouterJSONPath(t *testing.T) {
 		}
 	}
 }
+
+// allow_network is a configparser boolean, off by default; the entry the sandbox shows is
+// the script's own file, or its directory.
+func TestAllowNetworkAndEntry(t *testing.T) {
+	dir := t.TempDir()
+	for _, n := range []string{"net-on", "net-off", "net-default", "net-bad"} {
+		write(t, filepath.Join(dir, n), "#!/bin/sh\n", 0o755)
+	}
+	write(t, filepath.Join(dir, "in-dir", "run"), "#!/bin/sh\n", 0o755)
+	ini := filepath.Join(t.TempDir(), "config.ini")
+	write(t, ini, "[net-on]\nallow_network = Yes\n[net-off]\nallow_network = off\n", 0o644)
+	got, err := Load(dir, ini)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]bool{"net-on": true, "net-off": false, "net-default": false, "net-bad": false, "in-dir": false}
+	for _, s := range got {
+		if s.Network != want[s.Name] {
+			t.Errorf("%s: Network %v", s.Name, s.Network)
+		}
+		if s.Entry != filepath.Join(dir, s.Name) {
+			t.Errorf("%s: Entry %s", s.Name, s.Entry)
+		}
+	}
+	write(t, ini, "[net-bad]\nallow_network = perhaps\n", 0o644)
+	if _, err := Load(dir, ini); err == nil || !strings.Contains(err.Error(), `net-bad`) || !strings.Contains(err.Error(), "allow_network") {
+		t.Errorf("allow_network = perhaps: %v", err)
+	}
+}

@@ -389,6 +389,10 @@ func TestHostileChildren(t *testing.T) {
 						if c.check != nil {
 							c.check(t, o.uploaded)
 						}
+						// A model that failed still has its logs uploaded, marked failed.
+						if kind == "model" && o.state == "failed" && !strings.Contains(o.uploaded, `dispatcher.status="failed"`) {
+							t.Errorf("the failed run's logs were not uploaded: %.300s", o.uploaded)
+						}
 					})
 				}
 			}

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -156,6 +157,44 @@ func TestSandboxConfines(t *testing.T) {
 				"/escape", "/etc/escape", "/usr/escape", "/dev/shm/escape"} {
 				if _, err := os.Lstat(p); err == nil {
 					t.Errorf("%s was written", p)
+				}
+			}
+		})
+	}
+}
+
+// The network is the sandbox's own unless the run asks for the host's (a script section's
+// allow_network).
+func TestSandboxNetworkSwitch(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			_ = c.Close()
+		}
+	}()
+	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	for mode, runAs := range sandboxModes(t) {
+		t.Run(mode, func(t *testing.T) {
+			_, mine, _ := sandboxDirs(t)
+			sb := newSandbox(t, runAs, sandbox.Limits{})
+			for _, network := range []bool{false, true} {
+				var stdout, stderr bytes.Buffer
+				_, err := subprocess.Run(context.Background(), subprocess.Cmd{Path: "/bin/bash",
+					Args: []string{"-c", "exec 3<>/dev/tcp/127.0.0.1/" + port}, Dir: mine, Env: subprocess.CleanEnv(mine),
+					Stdout: &stdout, Stderr: &stderr, Sandbox: sb, Spec: sandbox.Spec{Dir: mine, Network: network}})
+				if network && err != nil {
+					t.Errorf("with the network: %v %s", err, stderr.String())
+				}
+				if !network && err == nil {
+					t.Error("without the network, the sandbox reached a port of the host")
 				}
 			}
 		})
