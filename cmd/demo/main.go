@@ -143,6 +143,7 @@ func run(ctx context.Context, out io.Writer) error {
 	cfg.BrokerQueuePrefix, cfg.BrokerExchange = "demo."+tok, "demo."+tok
 	cfg.DataDir, cfg.ProxymodPython = dataDir, python
 	cfg.ProxymodEnv = []string{"PYTHONPATH=" + standIn, "PROXYMOD_SLEEP_SCALE=" + scale}
+	cfg.DrainTimeout = 0 // nothing sends to the demo's receiver but the demo
 	if os.Getenv("SANDBOX") == "" {
 		// The demo runs with bubblewrap where it works, and says so where it does not.
 		cfg.Sandbox = "auto"

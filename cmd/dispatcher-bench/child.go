@@ -53,7 +53,7 @@ func dispatcherEnv(dbURL, mqURL, schema, prefix, queueType, dataDir string, extr
 	return append([]string{
 		"DATABASE_URL=" + devenv.WithSearchPath(dbURL, schema), "BROKER_URL=" + mqURL,
 		"BROKER_EXCHANGE=" + prefix, "BROKER_QUEUE_PREFIX=" + prefix, "BROKER_QUEUE_TYPE=" + queueType,
-		"DATA_DIR=" + dataDir, "LOG_LEVEL=warn", "LOG_FORMAT=text", "SHUTDOWN_TIMEOUT=10s",
+		"DATA_DIR=" + dataDir, "LOG_LEVEL=warn", "LOG_FORMAT=text", "SHUTDOWN_TIMEOUT=10s", "DRAIN_TIMEOUT=0s",
 		"PATH=" + os.Getenv("PATH"),
 	}, extra...)
 }

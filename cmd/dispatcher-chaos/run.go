@@ -200,7 +200,7 @@ func childEnv(o options, dir, bin, schema, prefix string, st *site) ([]string, e
 		"DATABASE_URL=" + devenv.WithSearchPath(o.dbURL, schema), "BROKER_URL=" + o.mqURL,
 		"BROKER_EXCHANGE=" + prefix, "BROKER_QUEUE_PREFIX=" + prefix, "DB_MAX_CONNS=8",
 		"JOB_LEASE=" + o.lease.String(), "JOB_BACKOFF_BASE=200ms", "JOB_BACKOFF_MAX=2s", "JOB_MAX_ATTEMPTS=20",
-		"WORKER_CONCURRENCY=" + strconv.Itoa(o.workerConc), "SHUTDOWN_TIMEOUT=5s", "RELAY_INTERVAL=500ms",
+		"WORKER_CONCURRENCY=" + strconv.Itoa(o.workerConc), "SHUTDOWN_TIMEOUT=5s", "DRAIN_TIMEOUT=2s", "RELAY_INTERVAL=500ms",
 		"LOG_FORMAT=text", "LOG_LEVEL=info",
 		"UPLOAD_URL=" + st.urls.Ingest + "/upload", "UPLOAD_STATUS_URL=" + st.urls.Ingest + "/get_state",
 		"DOWNLOAD_URL=" + st.urls.Cartd, "NOTIFICATIONS_URL=http://127.0.0.1:1", "METADATA_URL=" + st.urls.Metadata,

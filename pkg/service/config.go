@@ -82,6 +82,7 @@ type Config struct {
 	SandboxFileSize  ByteSize      `envconfig:"SANDBOX_FILE_SIZE" default:"16GiB" desc:"workers: largest file a sandboxed process may write (SIGXFSZ)"`
 	SandboxDisk      ByteSize      `envconfig:"SANDBOX_DISK" default:"32GiB" desc:"workers: disk space an attempt may use under its directory, downloads included; checked while the child runs, which is killed past it"`
 
+	DrainTimeout    time.Duration `envconfig:"DRAIN_TIMEOUT" default:"10s" desc:"receivers, on SIGTERM: how long /readyz answers 503 while events are still taken, before the listener closes (time for load balancers to stop sending; 0: close at once)"`
 	ShutdownTimeout time.Duration `envconfig:"SHUTDOWN_TIMEOUT" default:"30s" desc:"on SIGTERM, time allowed for in-flight requests and jobs to finish"`
 	LogLevel        string        `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
 	LogFormat       string        `envconfig:"LOG_FORMAT" default:"json" desc:"json or text"`
@@ -260,6 +261,9 @@ func (c Config) Validate() error {
 		if v <= 0 {
 			bad(name, "%d: want a positive limit", v)
 		}
+	}
+	if c.DrainTimeout < 0 {
+		bad("DRAIN_TIMEOUT", "%s: want 0 or a positive duration", c.DrainTimeout)
 	}
 	if c.SandboxCPUTime < time.Second {
 		bad("SANDBOX_CPU_TIME", "%s: want at least 1s", c.SandboxCPUTime)

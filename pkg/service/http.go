@@ -11,28 +11,44 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// readyz answers 200 when PostgreSQL (migrated) and RabbitMQ are reachable, and 503 naming
-// what is not.
+// readyz answers whether this process can do its work now. A receiver (role receiver or
+// all) is ready when it can make an event durable: PostgreSQL (migrated) or RabbitMQ, since
+// either holds an accepted event; taking receivers out of a load balancer while one of the
+// two still works would refuse deliveries for nothing, and a refused delivery disables the
+// subscription for good. A worker needs both. While draining (SIGTERM) the answer is 503.
+// The body gives each dependency's state.
 func (s *Service) readyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	out := map[string]string{"postgres": "ok", "rabbitmq": "ok"}
-	ok := true
+	pgOK, mqOK := true, true
 	if err := s.store.Ping(ctx); err != nil {
-		out["postgres"], ok = "unavailable: "+err.Error(), false
+		out["postgres"], pgOK = "unavailable: "+err.Error(), false
 	} else {
 		select {
 		case <-s.migrated:
 		default:
-			out["postgres"], ok = "migrations not applied yet", false
+			out["postgres"], pgOK = "migrations not applied yet", false
 		}
 	}
 	if err := s.broker.Ping(ctx); err != nil {
-		out["rabbitmq"], ok = "unavailable: "+err.Error(), false
+		out["rabbitmq"], mqOK = "unavailable: "+err.Error(), false
 	}
 	if s.sandbox != nil {
 		// Informative only: a worker without a sandbox still works (SANDBOX=auto or off).
 		out["sandbox"] = s.sandbox.Describe()
+	}
+	ok := pgOK && mqOK
+	if s.cfg.Role != RoleWorker {
+		ok = pgOK || mqOK
+		out["intake"] = "events are made durable in " + map[bool]string{true: "PostgreSQL", false: "RabbitMQ"}[pgOK]
+		if !ok {
+			out["intake"] = "events cannot be made durable: PostgreSQL and RabbitMQ are both unavailable"
+		}
+	}
+	if s.draining.Load() {
+		ok = false
+		out["draining"] = "shutting down: events are still taken until the listener closes"
 	}
 	status := http.StatusOK
 	if !ok {

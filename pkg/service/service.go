@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -46,6 +47,8 @@ type Service struct {
 	// ready is closed once the HTTP server listens; Addr is then its address.
 	ready chan struct{}
 	addr  net.Addr
+	// draining is set on SIGTERM while a receiver still serves: /readyz answers 503.
+	draining atomic.Bool
 }
 
 // Options are the parts of a Service that do not come from the environment.
@@ -199,7 +202,8 @@ func (s *Service) Addr(ctx context.Context) (net.Addr, error) {
 	}
 }
 
-// Run serves until ctx is cancelled, then shuts down in order: stop accepting requests and
+// Run serves until ctx is cancelled, then shuts down in order: a receiver drains first
+// (/readyz 503 for DRAIN_TIMEOUT while it still takes events), then stop accepting requests and
 // let those in flight finish (up to SHUTDOWN_TIMEOUT), stop the background work, close the
 // broker and the database pool. It returns nil after a clean shutdown.
 func (s *Service) Run(ctx context.Context) error {
@@ -270,6 +274,20 @@ func (s *Service) Run(ctx context.Context) error {
 		wg.Wait()
 		return fmt.Errorf("http server: %w", err)
 	case <-ctx.Done():
+	}
+	if s.cfg.Role != RoleWorker && s.cfg.DrainTimeout > 0 {
+		// Drain: not ready any more, so that load balancers (a Kubernetes Service) stop
+		// sending, but still taking every event that arrives meanwhile: a refused delivery
+		// would disable the subscription for good.
+		s.draining.Store(true)
+		s.log.Info("draining: /readyz answers 503, events are still taken", "for", s.cfg.DrainTimeout.String())
+		select {
+		case err := <-serveErr:
+			stopBG()
+			wg.Wait()
+			return fmt.Errorf("http server: %w", err)
+		case <-time.After(s.cfg.DrainTimeout):
+		}
 	}
 	s.log.Info("shutting down", "timeout", s.cfg.ShutdownTimeout)
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.ShutdownTimeout)

@@ -81,6 +81,7 @@ func startHarness(t *testing.T, mutate func(*Config)) *harness {
 	cfg.RecordTimeout = 2 * time.Second
 	cfg.PublishTimeout = 3 * time.Second
 	cfg.ShutdownTimeout = 5 * time.Second
+	cfg.DrainTimeout = 0 // the drain test sets its own
 	if mutate != nil {
 		mutate(&cfg)
 	}
@@ -117,6 +118,8 @@ func startHarness(t *testing.T, mutate func(*Config)) *harness {
 	return h
 }
 
+// waitReady waits until the service is ready with both PostgreSQL (migrated) and RabbitMQ
+// (a receiver is ready with either one).
 func (h *harness) waitReady() {
 	h.t.Helper()
 	eventually(h.t, 20*time.Second, "service ready", func() bool {
@@ -124,8 +127,10 @@ func (h *harness) waitReady() {
 		if err != nil {
 			return false
 		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
+		defer resp.Body.Close()
+		var ready map[string]string
+		_ = json.NewDecoder(resp.Body).Decode(&ready)
+		return resp.StatusCode == http.StatusOK && ready["postgres"] == "ok" && ready["rabbitmq"] == "ok"
 	})
 }
 
@@ -492,6 +497,63 @@ func TestNeitherStoreNorBrokerAnswers503(t *testing.T) {
 	}
 	h.pgProxy.Restore()
 	h.mqProxy.Restore()
+}
+
+// A receiver is ready while it can make an event durable: PostgreSQL or RabbitMQ. A worker
+// needs both.
+func TestReadyWhileEitherStoreAnswers(t *testing.T) {
+	t.Parallel()
+	h := startHarness(t, nil)
+	check := func(what string, want int, intake string) {
+		t.Helper()
+		var ready map[string]string
+		if code := h.get("/readyz", &ready); code != want || !strings.Contains(ready["intake"], intake) {
+			t.Errorf("%s: /readyz = %d %v, want %d with intake %q", what, code, ready, want, intake)
+		}
+	}
+	check("both up", http.StatusOK, "PostgreSQL")
+	h.pgProxy.Cut()
+	check("PostgreSQL down", http.StatusOK, "RabbitMQ")
+	if code, ans := h.post("/receive", "application/json", withEventID(t, sampleEvent(t), "ready-pg-down")); code != http.StatusAccepted {
+		t.Errorf("a ready receiver refused an event: %d %v", code, ans)
+	}
+	h.pgProxy.Restore()
+	h.mqProxy.Cut()
+	check("RabbitMQ down", http.StatusOK, "PostgreSQL")
+	h.mqProxy.Restore()
+
+	s := startSite(t)
+	w := startHarness(t, func(c *Config) { s.workerConfig(t, c); c.Role = RoleWorker })
+	w.pgProxy.Cut()
+	var ready map[string]string
+	if code := w.get("/readyz", &ready); code != http.StatusServiceUnavailable {
+		t.Errorf("a worker without PostgreSQL: /readyz = %d %v, want 503", code, ready)
+	}
+	w.pgProxy.Restore()
+}
+
+// On SIGTERM a receiver drains: /readyz answers 503 at once while events are still taken,
+// then the listener closes.
+func TestDrainThenStop(t *testing.T) {
+	t.Parallel()
+	h := startHarness(t, func(c *Config) { c.DrainTimeout = 3 * time.Second })
+	h.stop()
+	eventually(t, 2*time.Second, "/readyz 503 while draining", func() bool {
+		var ready map[string]string
+		return h.get("/readyz", &ready) == http.StatusServiceUnavailable && ready["draining"] != ""
+	})
+	if code, ans := h.post("/receive", "application/json", withEventID(t, sampleEvent(t), "during-drain")); code != http.StatusAccepted {
+		t.Errorf("an event during the drain: %d %v, want 202", code, ans)
+	}
+	select {
+	case err := <-h.done:
+		h.done <- err // for the harness's cleanup
+	case <-time.After(30 * time.Second):
+		t.Fatal("the service did not stop after its drain")
+	}
+	if _, err := http.Get(h.base + "/healthz"); err == nil {
+		t.Error("still serving after the drain and shutdown")
+	}
 }
 
 func TestListPaginationAndCompatibilityAPI(t *testing.T) {

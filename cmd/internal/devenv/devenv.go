@@ -57,13 +57,17 @@ func WithSearchPath(raw, schema string) string {
 	return u.String()
 }
 
-// WaitReady waits up to 30 s for the dispatcher at base to answer /readyz with 200.
+// WaitReady waits up to 30 s for the dispatcher at base to answer /readyz with 200 and
+// both PostgreSQL and RabbitMQ ok.
 func WaitReady(ctx context.Context, base string) error {
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		if resp, err := http.Get(base + "/readyz"); err == nil {
+			// A receiver is ready with either store; the tools want both, migrated.
+			var ready map[string]string
+			_ = json.NewDecoder(resp.Body).Decode(&ready)
 			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
+			if resp.StatusCode == http.StatusOK && ready["postgres"] == "ok" && ready["rabbitmq"] == "ok" {
 				return nil
 			}
 		}
