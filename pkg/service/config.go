@@ -54,7 +54,7 @@ type Config struct {
 	BrokerQueueType   string `envconfig:"BROKER_QUEUE_TYPE" default:"quorum" desc:"queue type: quorum or classic"`
 
 	DBMaxConns     int32         `envconfig:"DB_MAX_CONNS" default:"16" desc:"largest number of PostgreSQL connections of this process"`
-	MaxAttempts    int           `envconfig:"JOB_MAX_ATTEMPTS" default:"5" desc:"attempts of a job before a transient failure fails it"`
+	MaxAttempts    int           `envconfig:"JOB_MAX_ATTEMPTS" default:"25" desc:"attempts of a job before a transient failure fails it (with the backoff defaults, more than an hour of Pacifica outage is waited out)"`
 	RelayInterval  time.Duration `envconfig:"RELAY_INTERVAL" default:"1s" desc:"how often the outbox relay looks for queued jobs not yet on the broker"`
 	RecordTimeout  time.Duration `envconfig:"RECORD_TIMEOUT" default:"5s" desc:"time allowed to record an event in PostgreSQL before holding it in RabbitMQ instead"`
 	PublishTimeout time.Duration `envconfig:"PUBLISH_TIMEOUT" default:"5s" desc:"time allowed for one confirmed publish to RabbitMQ"`
@@ -62,8 +62,8 @@ type Config struct {
 	DataDir           string        `envconfig:"DATA_DIR" default:"/var/lib/pacifica-dispatcher" desc:"workers: directory of the jobs' private work directories (created if missing)"`
 	WorkerConcurrency int           `envconfig:"WORKER_CONCURRENCY" default:"0" desc:"workers: jobs run at once by this process (0: the number of CPUs)"`
 	JobLease          time.Duration `envconfig:"JOB_LEASE" default:"30s" desc:"workers: a running job's lease, renewed every third of it; a job whose worker died runs again after it expires"`
-	JobBackoffBase    time.Duration `envconfig:"JOB_BACKOFF_BASE" default:"2s" desc:"workers: delay before the first retry of a transient failure, doubled each attempt (with jitter)"`
-	JobBackoffMax     time.Duration `envconfig:"JOB_BACKOFF_MAX" default:"5m" desc:"workers: longest delay between retries"`
+	JobBackoffBase    time.Duration `envconfig:"JOB_BACKOFF_BASE" default:"5s" desc:"workers: delay before the first retry of a transient failure, doubled each attempt (with jitter)"`
+	JobBackoffMax     time.Duration `envconfig:"JOB_BACKOFF_MAX" default:"1h" desc:"workers: longest delay between retries"`
 	ProxymodTimeout   time.Duration `envconfig:"PROXYMOD_TIMEOUT" default:"1h" desc:"workers: time limit of one attempt of a proxymod job (download, models, upload)"`
 	ProxymodPython    string        `envconfig:"PROXYMOD_PYTHON" default:"python3" desc:"workers: the Python interpreter that runs the models (it needs proxymod; the real proxymod needs Python <= 3.10 and configobj)"`
 	ProxymodEnv       []string      `envconfig:"PROXYMOD_ENV" desc:"workers: extra KEY=VALUE variables of the model process, comma-separated (e.g. PYTHONPATH=/opt/proxymod); nothing else of the dispatcher's environment reaches it"`

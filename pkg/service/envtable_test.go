@@ -6,6 +6,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/pacifica/pacifica-dispatcher-go/pkg/worker"
 )
 
 // The README's configuration table must be exactly what `dispatcher config` prints, so
@@ -106,6 +109,23 @@ func TestSecretsFromFiles(t *testing.T) {
 				t.Errorf("both set: %v", err)
 			}
 		})
+	}
+}
+
+// With the default retry settings a job waits out more than an hour of transient failures
+// (a Pacifica outage) before it fails, even with the shortest jitter every time.
+func TestDefaultRetriesOutlastAnHour(t *testing.T) {
+	c, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var least time.Duration
+	for attempt := 1; attempt < c.MaxAttempts; attempt++ {
+		lo, _ := worker.Backoff(c.JobBackoffBase, c.JobBackoffMax, attempt)
+		least += lo
+	}
+	if least < time.Hour {
+		t.Errorf("%d attempts from %s to %s wait at least %s in all: less than an hour", c.MaxAttempts, c.JobBackoffBase, c.JobBackoffMax, least)
 	}
 }
 

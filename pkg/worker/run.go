@@ -235,13 +235,19 @@ func outcomeError(o *jobstore.Outcome) string {
 	return o.Error
 }
 
-// backoff is the delay before retry number attempt: BackoffBase·2^(attempt-1), capped at
-// BackoffMax, with jitter between half and all of it.
+// backoff is the delay before retry number attempt, drawn in Backoff's range.
 func (w *Worker) backoff(attempt int) time.Duration {
-	d := w.cfg.BackoffBase
-	for i := 1; i < attempt && d < w.cfg.BackoffMax; i++ {
+	lo, hi := Backoff(w.cfg.BackoffBase, w.cfg.BackoffMax, attempt)
+	return lo + rand.N(hi-lo+1)
+}
+
+// Backoff is the range of the delay before retry number attempt (from 1):
+// base·2^(attempt-1), capped at max, with jitter between half and all of it.
+func Backoff(base, max time.Duration, attempt int) (lo, hi time.Duration) {
+	d := base
+	for i := 1; i < attempt && d < max; i++ {
 		d *= 2
 	}
-	d = min(d, w.cfg.BackoffMax)
-	return d/2 + rand.N(d/2+1)
+	d = min(d, max)
+	return d / 2, d
 }

@@ -58,7 +58,8 @@ type Config struct {
 	// come every Lease/3, and the reaper looks for expired leases every Lease/2.
 	Lease time.Duration
 	// BackoffBase and BackoffMax shape the delay before a transient failure is retried:
-	// BackoffBase·2^(attempt-1), capped at BackoffMax, with jitter (defaults 2s, 5m).
+	// BackoffBase·2^(attempt-1), capped at BackoffMax, with jitter (defaults 2s, 5m; the
+	// service's are 5s and 1h).
 	BackoffBase, BackoffMax time.Duration
 	// DataDir holds the jobs' private directories (<DataDir>/<job id>/<attempt>), removed
 	// when the attempt ends.
