@@ -12,6 +12,8 @@ type Metrics struct {
 	publishDeferred prometheus.Counter
 	deadLettered    prometheus.Counter
 	groupSize       prometheus.Histogram
+	unstranded      prometheus.Counter
+	deadLetters     prometheus.Gauge
 }
 
 // NewMetrics creates intake's metrics and registers them on reg when it is not nil.
@@ -41,6 +43,14 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "dispatcher_intake_events_dead_lettered_total",
 			Help: "Events held in the intake queue whose data PostgreSQL refuses, moved to the dead-letter queue for an operator.",
 		}),
+		unstranded: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "dispatcher_jobs_unstranded_total",
+			Help: "Queued jobs whose message left RabbitMQ without a worker claiming them (purged, dead-lettered, lost), published again by the sweeper.",
+		}),
+		deadLetters: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "dispatcher_dead_letters",
+			Help: "Messages in the dead-letter queue, waiting for an operator (measured by the sweeper).",
+		}),
 		groupSize: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "dispatcher_intake_group_commit_events",
 			Help:    "Events recorded together in one PostgreSQL transaction (group commit).",
@@ -48,7 +58,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.accepted, m.refused, m.recovered, m.relayed, m.publishDeferred, m.deadLettered, m.groupSize)
+		reg.MustRegister(m.accepted, m.refused, m.recovered, m.relayed, m.publishDeferred, m.deadLettered, m.groupSize, m.unstranded, m.deadLetters)
 	}
 	return m
 }

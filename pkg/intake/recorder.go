@@ -43,9 +43,7 @@ func (in *Intake) recordHeld(ctx context.Context, d broker.Delivery) broker.Disp
 			p.event.ReceivedAt = t
 		}
 	}
-	rctx, cancel := context.WithTimeout(ctx, in.cfg.RecordTimeout)
-	rec, err := in.cfg.Store.Record(rctx, p.event, p.jobs)
-	cancel()
+	rec, err := in.recordHeldEvent(ctx, p)
 	if err != nil && jobstore.IsDataError(err) {
 		// PostgreSQL refuses this event's data: it would be refused on every try. It goes
 		// to the dead-letter queue, kept for an operator, instead of looping here.
@@ -55,15 +53,37 @@ func (in *Intake) recordHeld(ctx context.Context, d broker.Delivery) broker.Disp
 		return broker.Reject
 	}
 	if err != nil {
-		in.cfg.Logger.Warn("intake queue: job store still unavailable; will retry",
+		in.cfg.Logger.Warn("intake queue: job store still unavailable; the event goes back to the queue",
 			"event_id", ev.ID(), "source", ev.Source(), "error", err)
-		pause(ctx, time.Second)
 		return broker.Requeue
 	}
 	in.cfg.Metrics.recovered.Inc()
 	in.cfg.Logger.Info("held event recorded", "event_id", ev.ID(), "source", ev.Source(), "jobs", len(rec))
 	in.enqueue(rec)
 	return broker.Ack
+}
+
+// holdMax bounds how long a held event's message is kept, unacknowledged, while the job
+// store is unavailable: under RabbitMQ's consumer acknowledgement timeout (30 minutes by
+// default).
+const holdMax = 20 * time.Minute
+
+// recordHeldEvent records the event, and while the job store is unavailable keeps the
+// message and tries again, from 1 s doubling to 30 s, for up to holdMax: requeueing at once
+// would spin it through RabbitMQ, and a quorum queue dead-letters a message past its
+// delivery limit (20 by default on RabbitMQ 4) - for a held event, whose only copy it is.
+func (in *Intake) recordHeldEvent(ctx context.Context, p plan) ([]jobstore.Recorded, error) {
+	start, wait := time.Now(), time.Second
+	for {
+		rctx, cancel := context.WithTimeout(ctx, in.cfg.RecordTimeout)
+		rec, err := in.cfg.Store.Record(rctx, p.event, p.jobs)
+		cancel()
+		if err == nil || jobstore.IsDataError(err) || ctx.Err() != nil || time.Since(start)+wait > holdMax {
+			return rec, err
+		}
+		pause(ctx, wait)
+		wait = min(2*wait, 30*time.Second)
+	}
 }
 
 func pause(ctx context.Context, d time.Duration) {

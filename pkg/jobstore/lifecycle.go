@@ -68,6 +68,23 @@ func (s *Store) Pending(ctx context.Context, limit int) ([]Publication, error) {
 	return ps, nil
 }
 
+// Unstrand puts back in the outbox the queued jobs marked published whose time came more
+// than after ago and that have not changed since: their message left the broker without a
+// worker claiming the job (a purged queue, a dead-lettered message, a broker that lost its
+// disk). Call it only when the jobs queue holds no ready message, so that each of them is
+// surely stranded; a job whose message was still on its way runs once all the same (a
+// claim is a guarded update). It returns how many jobs it put back.
+func (s *Store) Unstrand(ctx context.Context, after time.Duration) (int64, error) {
+	tag, err := s.pool.Exec(ctx, `UPDATE jobs SET published = false, updated_at = now()
+		WHERE state = 'queued' AND published
+			AND next_attempt_at <= now() - make_interval(secs => $1)
+			AND updated_at <= now() - make_interval(secs => $1)`, after.Seconds())
+	if err != nil {
+		return 0, fmt.Errorf("jobstore: unstrand queued jobs: %w", err)
+	}
+	return tag.RowsAffected(), nil
+}
+
 // MarkPublished records that the jobs' messages are on the broker. Only jobs still at the
 // version published are marked: a job that a worker claimed from that very message and
 // handed back to the queue meanwhile (a transient failure, a lost lease) needs a new

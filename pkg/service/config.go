@@ -56,6 +56,8 @@ type Config struct {
 	DBMaxConns     int32         `envconfig:"DB_MAX_CONNS" default:"16" desc:"largest number of PostgreSQL connections of this process"`
 	MaxAttempts    int           `envconfig:"JOB_MAX_ATTEMPTS" default:"25" desc:"attempts of a job before a transient failure fails it (with the backoff defaults, more than an hour of Pacifica outage is waited out)"`
 	RelayInterval  time.Duration `envconfig:"RELAY_INTERVAL" default:"1s" desc:"how often the outbox relay looks for queued jobs not yet on the broker"`
+	SweepInterval  time.Duration `envconfig:"SWEEP_INTERVAL" default:"1m" desc:"receivers: how often the sweeper looks for queued jobs whose message RabbitMQ lost (and measures the dead-letter queue)"`
+	StrandedAfter  time.Duration `envconfig:"STRANDED_AFTER" default:"5m" desc:"receivers: a queued job whose message is no longer in RabbitMQ's empty jobs queue for this long is published again"`
 	RecordTimeout  time.Duration `envconfig:"RECORD_TIMEOUT" default:"5s" desc:"time allowed to record an event in PostgreSQL before holding it in RabbitMQ instead"`
 	PublishTimeout time.Duration `envconfig:"PUBLISH_TIMEOUT" default:"5s" desc:"time allowed for one confirmed publish to RabbitMQ"`
 
@@ -237,6 +239,7 @@ func (c Config) Validate() error {
 		}
 	}
 	for name, d := range map[string]time.Duration{"RELAY_INTERVAL": c.RelayInterval, "RECORD_TIMEOUT": c.RecordTimeout,
+		"SWEEP_INTERVAL": c.SweepInterval, "STRANDED_AFTER": c.StrandedAfter,
 		"PUBLISH_TIMEOUT": c.PublishTimeout, "SHUTDOWN_TIMEOUT": c.ShutdownTimeout, "JOB_LEASE": c.JobLease,
 		"JOB_BACKOFF_BASE": c.JobBackoffBase, "PROXYMOD_TIMEOUT": c.ProxymodTimeout, "SCRIPT_TIMEOUT": c.ScriptTimeout} {
 		if d <= 0 {

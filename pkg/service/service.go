@@ -240,6 +240,11 @@ func (s *Service) Run(ctx context.Context) error {
 				s.intake.Relay(ctx, s.cfg.RelayInterval)
 			}
 		})
+		spawn("sweeper", func(ctx context.Context) {
+			if s.waitMigrated(ctx) {
+				s.intake.Sweep(ctx, s.broker, s.store, s.cfg.deadQueue(), s.cfg.SweepInterval, s.cfg.StrandedAfter)
+			}
+		})
 		spawn("recorder", func(ctx context.Context) {
 			if !s.waitMigrated(ctx) {
 				return

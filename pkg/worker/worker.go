@@ -57,6 +57,9 @@ type Config struct {
 	// Lease is how long a job stays owned without a heartbeat (default 30s); heartbeats
 	// come every Lease/3, and the reaper looks for expired leases every Lease/2.
 	Lease time.Duration
+	// HoldMax bounds how long a job message is held while the job store is unavailable
+	// (default HoldMax).
+	HoldMax time.Duration
 	// BackoffBase and BackoffMax shape the delay before a transient failure is retried:
 	// BackoffBase·2^(attempt-1), capped at BackoffMax, with jitter (defaults 2s, 5m; the
 	// service's are 5s and 1h).
@@ -200,9 +203,7 @@ func (w *Worker) handle(ctx context.Context, d broker.Delivery) broker.Dispositi
 	case <-ctx.Done():
 		return broker.Requeue
 	}
-	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	job, err := w.cfg.Store.Claim(cctx, m.JobID, w.cfg.Owner, w.cfg.Lease)
-	cancel()
+	job, err := w.claim(ctx, m.JobID)
 	switch {
 	case errors.Is(err, jobstore.ErrNotClaimable), errors.Is(err, jobstore.ErrNotFound):
 		<-w.slots
@@ -213,7 +214,6 @@ func (w *Worker) handle(ctx context.Context, d broker.Delivery) broker.Dispositi
 		<-w.slots
 		w.cfg.Metrics.messages.WithLabelValues("requeued").Inc()
 		w.cfg.Logger.Warn("cannot claim job; message requeued", "job_id", m.JobID, "error", err)
-		pause(ctx, time.Second)
 		return broker.Requeue
 	}
 	w.cfg.Metrics.messages.WithLabelValues("claimed").Inc()
@@ -224,6 +224,39 @@ func (w *Worker) handle(ctx context.Context, d broker.Delivery) broker.Dispositi
 		w.run(job)
 	}()
 	return broker.Ack
+}
+
+// HoldMax bounds how long a job message is held, unacknowledged, while the job store is
+// unavailable: under RabbitMQ's consumer acknowledgement timeout (30 minutes by default).
+const HoldMax = 20 * time.Minute
+
+// claim claims the job, and while the job store is unavailable keeps the message and
+// tries again, from 1 s doubling to 30 s, for up to HoldMax. Requeueing at once instead
+// would spin the message through RabbitMQ every second, and a quorum queue dead-letters a
+// message past its delivery limit (20 by default on RabbitMQ 4).
+func (w *Worker) claim(ctx context.Context, id uuid.UUID) (jobstore.Job, error) {
+	start, wait := time.Now(), time.Second
+	for {
+		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		job, err := w.cfg.Store.Claim(cctx, id, w.cfg.Owner, w.cfg.Lease)
+		cancel()
+		if err == nil || errors.Is(err, jobstore.ErrNotClaimable) || errors.Is(err, jobstore.ErrNotFound) ||
+			ctx.Err() != nil || time.Since(start)+wait > w.holdMax() {
+			return job, err
+		}
+		if wait == time.Second {
+			w.cfg.Logger.Warn("job store unavailable: holding the job message and trying again", "job_id", id, "error", err)
+		}
+		pause(ctx, wait)
+		wait = min(2*wait, 30*time.Second)
+	}
+}
+
+func (w *Worker) holdMax() time.Duration {
+	if w.cfg.HoldMax > 0 {
+		return w.cfg.HoldMax
+	}
+	return HoldMax
 }
 
 func pause(ctx context.Context, d time.Duration) {
