@@ -48,26 +48,18 @@ func runSubscribe(ctx context.Context, args []string, _ io.Reader, stdout, stder
 		return 2
 	case *basic != "":
 		u, p, ok := strings.Cut(*basic, ":")
-		if !ok || u == "" {
+		if !ok || u == "" || p == "" {
 			fmt.Fprintln(stderr, "subscribe: --auth-basic wants USER:PASSWORD")
 			return 2
 		}
-		auth = &pacifica.SubscriptionAuth{Type: "basic"}
-		auth.Basic = &struct {
-			Username string `json:"username"`
-			Password string `json:"password"`
-		}{u, p}
+		auth = pacifica.NewBasicAuth(u, p)
 	case *header != "":
-		typ, creds, ok := strings.Cut(strings.TrimSpace(*header), " ")
-		if !ok || typ == "" || strings.TrimSpace(creds) == "" {
-			fmt.Fprintln(stderr, `subscribe: --auth-header wants "TYPE CREDENTIALS", e.g. "Bearer abc"`)
+		a, err := pacifica.ParseHeaderAuth(*header)
+		if err != nil {
+			fmt.Fprintln(stderr, "subscribe: --auth-header:", err)
 			return 2
 		}
-		auth = &pacifica.SubscriptionAuth{Type: "header"}
-		auth.Header = &struct {
-			Type        string `json:"type"`
-			Credentials string `json:"credentials"`
-		}{typ, strings.TrimSpace(creds)}
+		auth = a
 	}
 	if !*list && !*remove && *target == "" {
 		fmt.Fprintln(stderr, "subscribe: --url is required (the receiver's public URL)")
@@ -91,18 +83,12 @@ func runSubscribe(ctx context.Context, args []string, _ io.Reader, stdout, stder
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	n := pc.Notifications
-	existing, err := n.List(ctx, *user)
-	if err != nil {
-		fmt.Fprintln(stderr, "dispatcher:", err)
-		return 1
-	}
-	byName := map[string]pacifica.Subscription{}
-	for _, s := range existing {
-		if _, dup := byName[s.Name]; !dup {
-			byName[s.Name] = s
-		}
-	}
 	if *list {
+		existing, err := n.List(ctx, *user)
+		if err != nil {
+			fmt.Fprintln(stderr, "dispatcher:", err)
+			return 1
+		}
 		for _, s := range existing {
 			state := "enabled"
 			if s.IsDisabled() {
@@ -112,41 +98,28 @@ func runSubscribe(ctx context.Context, args []string, _ io.Reader, stdout, stder
 		}
 		return 0
 	}
-	for _, r := range routes.Routes() {
-		cur, ok := byName[r.Name]
-		switch {
-		case *remove && !ok:
+	plan := service.SubscriptionPlan(routes, *user, *target, auth)
+	var results []pacifica.SubscriptionResult
+	if *remove {
+		results, err = n.Remove(ctx, plan)
+	} else {
+		results, err = n.Reconcile(ctx, plan)
+	}
+	for _, r := range results {
+		switch r.Action {
+		case pacifica.SubscriptionAbsent:
 			fmt.Fprintf(stdout, "%s: no subscription\n", r.Name)
-		case *remove:
-			if err := n.Delete(ctx, *user, cur.UUID); err != nil {
-				fmt.Fprintln(stderr, "dispatcher:", err)
-				return 1
-			}
-			fmt.Fprintf(stdout, "%s: removed %s\n", r.Name, cur.UUID)
-		case !ok:
-			s, err := n.Create(ctx, *user, pacifica.Subscription{Name: r.Name, JSONPath: r.Filter.String(),
-				TargetURL: *target, Auth: auth})
-			if err != nil {
-				fmt.Fprintln(stderr, "dispatcher:", err)
-				return 1
-			}
-			fmt.Fprintf(stdout, "%s: created %s -> %s\n", r.Name, s.UUID, s.TargetURL)
+		case pacifica.SubscriptionRemoved:
+			fmt.Fprintf(stdout, "%s: removed %s\n", r.Name, r.UUID)
+		case pacifica.SubscriptionReenabled:
+			fmt.Fprintf(stdout, "%s: re-enabled (it was disabled: %s) %s -> %s\n", r.Name, r.WasError, r.UUID, r.Subscription.TargetURL)
 		default:
-			patch := map[string]any{"jsonpath": r.Filter.String(), "target_url": *target}
-			if auth != nil {
-				patch["auth"] = auth
-			}
-			what := "updated"
-			if cur.IsDisabled() {
-				patch["disabled"], patch["error"] = nil, nil
-				what = "re-enabled (it was disabled: " + string(cur.Error) + ")"
-			}
-			if _, err := n.Update(ctx, *user, cur.UUID, patch); err != nil {
-				fmt.Fprintln(stderr, "dispatcher:", err)
-				return 1
-			}
-			fmt.Fprintf(stdout, "%s: %s %s -> %s\n", r.Name, what, cur.UUID, *target)
+			fmt.Fprintf(stdout, "%s: %s %s -> %s\n", r.Name, r.Action, r.UUID, r.Subscription.TargetURL)
 		}
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "dispatcher:", err)
+		return 1
 	}
 	return 0
 }

@@ -84,6 +84,11 @@ func TestSubscribe(t *testing.T) {
 	if len(subs) != 1 || !subs[0].Active() || subs[0].TargetURL != "http://new/receive" {
 		t.Fatalf("after re-enabling: %+v", subs)
 	}
+	// Run again without credentials, the subscription keeps those it has: notifications'
+	// update erases auth when the body lacks it, so subscribe sends the stored one back.
+	if !strings.Contains(strings.ReplaceAll(string(subs[0].Auth), " ", ""), `"credentials":"abc"`) {
+		t.Errorf("subscribe without --auth-header stripped the delivery credentials: %s", subs[0].Auth)
+	}
 	if code, out, _ := sub("--remove"); code != 0 || !strings.Contains(out, "removed") {
 		t.Errorf("remove: %d %q", code, out)
 	}

@@ -172,6 +172,9 @@ func (s *Sim) updateSubscription(w http.ResponseWriter, r *http.Request, id stri
 	if f != nil {
 		sub.JSONPath, sub.filter = b.strs["jsonpath"], f
 	}
+	// PUT is not a partial update for auth and extensions (observed on the real service,
+	// v0.5.2): a body without them resets them to {}; the other fields keep their values.
+	sub.Auth, sub.Extensions = []byte("{}"), []byte("{}")
 	if b.auth != nil {
 		sub.Auth = b.auth
 	}

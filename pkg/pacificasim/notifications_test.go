@@ -73,14 +73,20 @@ func TestEventMatchCRUD(t *testing.T) {
 		checkErrorBody(t, resp, b, http.StatusInternalServerError)
 	})
 	t.Run("partial update", func(t *testing.T) {
+		// The other fields keep their values; auth and extensions, absent, are reset to {}.
 		resp, b := do(t, http.MethodPut, one, "application/json", []byte(`{"target_url": "http://127.0.0.1:2/r"}`), "Http-Remote-User", "alice")
 		var m map[string]any
 		if resp.StatusCode != http.StatusOK || json.Unmarshal(b, &m) != nil {
 			t.Fatalf("PUT: %s %s", resp.Status, b)
 		}
 		if m["target_url"] != "http://127.0.0.1:2/r" || m["name"] != "mine" || m["jsonpath"] != ingestOnly ||
-			!strings.Contains(string(b), `"extensions": {"x": 1}`) {
+			!strings.Contains(string(b), `"extensions": {}`) || !strings.Contains(string(b), `"auth": {}`) {
 			t.Errorf("after PUT: %s", b)
+		}
+		resp, b = do(t, http.MethodPut, one, "application/json", []byte(`{"extensions": {"x": 1}, "auth": {"type": "header", "header": {"type": "Bearer", "credentials": "c"}}}`), "Http-Remote-User", "alice")
+		if resp.StatusCode != http.StatusOK || !strings.Contains(string(b), `"extensions": {"x": 1}`) || !strings.Contains(string(b), `"credentials": "c"`) ||
+			!strings.Contains(string(b), `"target_url": "http://127.0.0.1:2/r"`) {
+			t.Errorf("PUT with auth and extensions: %s %s", resp.Status, b)
 		}
 		resp, b = do(t, http.MethodPut, one, "application/json", []byte(`{"jsonpath": "$[?("}`), "Http-Remote-User", "alice")
 		checkErrorBody(t, resp, b, http.StatusInternalServerError)

@@ -53,13 +53,15 @@ type Config struct {
 	BrokerQueuePrefix string `envconfig:"BROKER_QUEUE_PREFIX" default:"pacifica.dispatcher" desc:"prefix of the queue names (<prefix>.jobs, <prefix>.intake, <prefix>.dead)"`
 	BrokerQueueType   string `envconfig:"BROKER_QUEUE_TYPE" default:"quorum" desc:"queue type: quorum or classic"`
 
-	DBMaxConns     int32         `envconfig:"DB_MAX_CONNS" default:"16" desc:"largest number of PostgreSQL connections of this process"`
-	MaxAttempts    int           `envconfig:"JOB_MAX_ATTEMPTS" default:"25" desc:"attempts of a job before a transient failure fails it (with the backoff defaults, more than an hour of Pacifica outage is waited out)"`
-	RelayInterval  time.Duration `envconfig:"RELAY_INTERVAL" default:"1s" desc:"how often the outbox relay looks for queued jobs not yet on the broker"`
-	SweepInterval  time.Duration `envconfig:"SWEEP_INTERVAL" default:"1m" desc:"receivers: how often the sweeper looks for queued jobs whose message RabbitMQ lost (and measures the dead-letter queue)"`
-	StrandedAfter  time.Duration `envconfig:"STRANDED_AFTER" default:"5m" desc:"receivers: a queued job whose message is no longer in RabbitMQ's empty jobs queue for this long is published again"`
-	RecordTimeout  time.Duration `envconfig:"RECORD_TIMEOUT" default:"5s" desc:"time allowed to record an event in PostgreSQL before holding it in RabbitMQ instead"`
-	PublishTimeout time.Duration `envconfig:"PUBLISH_TIMEOUT" default:"5s" desc:"time allowed for one confirmed publish to RabbitMQ"`
+	DBMaxConns                int32         `envconfig:"DB_MAX_CONNS" default:"16" desc:"largest number of PostgreSQL connections of this process"`
+	MaxAttempts               int           `envconfig:"JOB_MAX_ATTEMPTS" default:"25" desc:"attempts of a job before a transient failure fails it (with the backoff defaults, more than an hour of Pacifica outage is waited out)"`
+	RelayInterval             time.Duration `envconfig:"RELAY_INTERVAL" default:"1s" desc:"how often the outbox relay looks for queued jobs not yet on the broker"`
+	SubscriptionCheckInterval time.Duration `envconfig:"SUBSCRIPTION_CHECK_INTERVAL" default:"1m" desc:"receivers: how often the subscriptions of this service's routes (those dispatcher subscribe made) are checked at notifications; one found disabled is re-enabled at once (0: never)"`
+	SubscriptionUser          string        `envconfig:"SUBSCRIPTION_USER" default:"dispatcher" desc:"the notifications user owning the subscriptions (Http-Remote-User; dispatcher subscribe --user)"`
+	SweepInterval             time.Duration `envconfig:"SWEEP_INTERVAL" default:"1m" desc:"receivers: how often the sweeper looks for queued jobs whose message RabbitMQ lost (and measures the dead-letter queue)"`
+	StrandedAfter             time.Duration `envconfig:"STRANDED_AFTER" default:"5m" desc:"receivers: a queued job whose message is no longer in RabbitMQ's empty jobs queue for this long is published again"`
+	RecordTimeout             time.Duration `envconfig:"RECORD_TIMEOUT" default:"5s" desc:"time allowed to record an event in PostgreSQL before holding it in RabbitMQ instead"`
+	PublishTimeout            time.Duration `envconfig:"PUBLISH_TIMEOUT" default:"5s" desc:"time allowed for one confirmed publish to RabbitMQ"`
 
 	DataDir           string        `envconfig:"DATA_DIR" default:"/var/lib/pacifica-dispatcher" desc:"workers: directory of the jobs' private work directories (created if missing)"`
 	WorkerConcurrency int           `envconfig:"WORKER_CONCURRENCY" default:"0" desc:"workers: jobs run at once by this process (0: the number of CPUs)"`
@@ -264,6 +266,9 @@ func (c Config) Validate() error {
 		if v <= 0 {
 			bad(name, "%d: want a positive limit", v)
 		}
+	}
+	if c.SubscriptionCheckInterval < 0 {
+		bad("SUBSCRIPTION_CHECK_INTERVAL", "%s: want 0 (never) or a positive duration", c.SubscriptionCheckInterval)
 	}
 	if c.DrainTimeout < 0 {
 		bad("DRAIN_TIMEOUT", "%s: want 0 or a positive duration", c.DrainTimeout)

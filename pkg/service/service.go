@@ -49,6 +49,9 @@ type Service struct {
 	addr  net.Addr
 	// draining is set on SIGTERM while a receiver still serves: /readyz answers 503.
 	draining atomic.Bool
+	// notifications and watch are the subscription watchdog's (receivers).
+	notifications *pacifica.NotificationsClient
+	watch         *watchMetrics
 }
 
 // Options are the parts of a Service that do not come from the environment.
@@ -133,6 +136,14 @@ func New(ctx context.Context, cfg Config, opts Options) (*Service, error) {
 		return nil, err
 	}
 	s.intake = in
+	if cfg.Role != RoleWorker && cfg.SubscriptionCheckInterval > 0 {
+		pc, err := pacifica.New(cfg.PacificaConfig)
+		if err != nil {
+			s.close()
+			return nil, err
+		}
+		s.notifications, s.watch = pc.Notifications, newWatchMetrics(s.reg)
+	}
 
 	if cfg.Role != RoleReceiver {
 		sb, err := NewSandbox(ctx, cfg)
@@ -240,6 +251,9 @@ func (s *Service) Run(ctx context.Context) error {
 				s.intake.Relay(ctx, s.cfg.RelayInterval)
 			}
 		})
+		if s.notifications != nil {
+			spawn("subscription watchdog", s.watchSubscriptions)
+		}
 		spawn("sweeper", func(ctx context.Context) {
 			if s.waitMigrated(ctx) {
 				s.intake.Sweep(ctx, s.broker, s.store, s.cfg.deadQueue(), s.cfg.SweepInterval, s.cfg.StrandedAfter)

@@ -81,7 +81,8 @@ func startHarness(t *testing.T, mutate func(*Config)) *harness {
 	cfg.RecordTimeout = 2 * time.Second
 	cfg.PublishTimeout = 3 * time.Second
 	cfg.ShutdownTimeout = 5 * time.Second
-	cfg.DrainTimeout = 0 // the drain test sets its own
+	cfg.DrainTimeout = 0              // the drain test sets its own
+	cfg.SubscriptionCheckInterval = 0 // the watchdog's test sets its own
 	if mutate != nil {
 		mutate(&cfg)
 	}
