@@ -317,11 +317,24 @@ func (s *Sandbox) SysProcAttr() *syscall.SysProcAttr {
 	return a
 }
 
-// Command returns the program and arguments that run path with args in dir, sandboxed.
+// Command returns the program and arguments that run path with args in dir, sandboxed:
+// bwrap's namespaces, its mounts, then the program that drops to the sandbox user (as
+// root) and the one that sets the limits, which execs path.
 func (s *Sandbox) Command(sp Spec, path string, args []string, dir string) (string, []string, error) {
 	if !filepath.IsAbs(sp.Dir) || !filepath.IsAbs(dir) {
 		return "", nil, errors.New("sandbox: the attempt's directory and the working directory must be absolute")
 	}
+	a := s.namespaces(sp)
+	a = append(a, s.mounts(sp)...)
+	a = append(a, "--chdir", dir, "--")
+	a = append(a, s.launcher()...)
+	a = append(a, "--", path)
+	a = append(a, args...)
+	return s.bwrap, a, nil
+}
+
+// namespaces are bwrap's options for the namespaces and capabilities.
+func (s *Sandbox) namespaces(sp Spec) []string {
 	a := []string{
 		"--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
 		"--die-with-parent", "--new-session", "--hostname", "sandbox",
@@ -335,11 +348,15 @@ func (s *Sandbox) Command(sp Spec, path string, args []string, dir string) (stri
 		// CAP_SETPCAP to empty the bounding set); CAP_DAC_READ_SEARCH lets it enter the
 		// attempt's directory (the sandbox user's) first. Changing to that user clears
 		// them all, and bwrap sets no_new_privs: nothing in the sandbox gets one back.
-		a = append(a, "--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID",
+		return append(a, "--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID",
 			"--cap-add", "CAP_SETPCAP", "--cap-add", "CAP_DAC_READ_SEARCH")
-	} else {
-		a = append(a, "--unshare-user", "--disable-userns", "--cap-drop", "ALL")
 	}
+	return append(a, "--unshare-user", "--disable-userns", "--cap-drop", "ALL")
+}
+
+// mounts are bwrap's options that build the sandbox's file system.
+func (s *Sandbox) mounts(sp Spec) []string {
+	var a []string
 	for _, d := range s.system {
 		if t, err := os.Readlink(d); err == nil {
 			a = append(a, "--symlink", t, d)
@@ -358,23 +375,13 @@ func (s *Sandbox) Command(sp Spec, path string, args []string, dir string) (stri
 	)
 	var cand []string
 	for _, p := range slices.Concat(s.cfg.ReadOnly, sp.ReadOnly) {
-		p = filepath.Clean(p)
-		if !filepath.IsAbs(p) || s.covered(p) {
-			continue
-		}
-		if _, err := os.Stat(p); err != nil {
-			continue
-		}
-		cand = append(cand, p)
-	}
-	// Parents first; a path inside another is already visible.
-	slices.Sort(cand)
-	var extra []string
-	for _, p := range cand {
-		if !under(p, extra) {
-			extra = append(extra, p)
+		if p = filepath.Clean(p); filepath.IsAbs(p) && !s.covered(p) {
+			if _, err := os.Stat(p); err == nil {
+				cand = append(cand, p)
+			}
 		}
 	}
+	extra := outermost(cand) // a path inside another is already visible
 	// bwrap makes the missing parents of a mount point as private as the host's (/root is
 	// 0700 there): make them first, searchable, so that the sandbox user reaches the mount.
 	made := map[string]bool{}
@@ -384,12 +391,10 @@ func (s *Sandbox) Command(sp Spec, path string, args []string, dir string) (stri
 			chain = append(chain, d)
 		}
 		for i := len(chain) - 1; i >= 0; i-- {
-			d := chain[i]
-			if made[d] || s.covered(d) || under(d, extra) {
-				continue
+			if d := chain[i]; !made[d] && !s.covered(d) && !under(d, extra) {
+				made[d] = true
+				a = append(a, "--perms", "0755", "--dir", d)
 			}
-			made[d] = true
-			a = append(a, "--perms", "0755", "--dir", d)
 		}
 	}
 	for _, p := range extra {
@@ -418,7 +423,13 @@ func (s *Sandbox) Command(sp Spec, path string, args []string, dir string) (stri
 	for _, p := range masked {
 		a = append(a, "--remount-ro", p)
 	}
-	a = append(a, "--chdir", dir, "--")
+	return a
+}
+
+// launcher is what runs in the sandbox before the command: setpriv to the sandbox user (as
+// root), then prlimit with the limits.
+func (s *Sandbox) launcher() []string {
+	var a []string
 	if s.privileged {
 		a = append(a, s.setpriv, "--reuid="+strconv.Itoa(s.cfg.UID), "--regid="+strconv.Itoa(s.cfg.GID),
 			"--clear-groups", "--inh-caps=-all", "--bounding-set=-all", "--")
@@ -426,8 +437,7 @@ func (s *Sandbox) Command(sp Spec, path string, args []string, dir string) (stri
 	a = append(a, s.prlimit, "--core=0")
 	l := s.cfg.Limits
 	if l.CPUTime > 0 {
-		sec := int64(l.CPUTime.Round(time.Second).Seconds())
-		sec = max(sec, 1)
+		sec := max(int64(l.CPUTime.Round(time.Second).Seconds()), 1)
 		// SIGXCPU at the limit, SIGKILL for a process that ignores it.
 		a = append(a, fmt.Sprintf("--cpu=%d:%d", sec, sec+5))
 	}
@@ -440,9 +450,20 @@ func (s *Sandbox) Command(sp Spec, path string, args []string, dir string) (stri
 	if l.FileSize > 0 {
 		a = append(a, fmt.Sprintf("--fsize=%d", l.FileSize))
 	}
-	a = append(a, "--", path)
-	a = append(a, args...)
-	return s.bwrap, a, nil
+	return a
+}
+
+// outermost sorts paths and keeps those not inside another of them.
+func outermost(paths []string) []string {
+	sorted := slices.Clone(paths)
+	slices.Sort(sorted)
+	var kept []string
+	for _, p := range sorted {
+		if !under(p, kept) {
+			kept = append(kept, p)
+		}
+	}
+	return kept
 }
 
 // covered reports whether p lies under one of the system directories bound read-only.
@@ -495,12 +516,5 @@ func (s *Sandbox) masks(extra []string) []string {
 			}
 		}
 	}
-	slices.Sort(out)
-	var kept []string
-	for _, p := range out {
-		if !under(p, kept) {
-			kept = append(kept, p)
-		}
-	}
-	return kept
+	return outermost(out)
 }

@@ -6,7 +6,6 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -153,40 +152,13 @@ func startEvilSite(t *testing.T, mode string) *evilSite {
 	})
 	c := e.h.cfg
 	e.secrets["DATABASE_URL"], e.secrets["BROKER_URL"] = c.DatabaseURL, c.BrokerURL
-	env := []string{
-		"DATABASE_URL=" + c.DatabaseURL, "BROKER_URL=" + c.BrokerURL,
-		"BROKER_EXCHANGE=" + c.BrokerExchange, "BROKER_QUEUE_PREFIX=" + c.BrokerQueuePrefix,
-		"LISTEN_ADDR=127.0.0.1:0", "DATA_DIR=" + e.data, "LOG_FORMAT=text",
-		"JOB_LEASE=10s", "JOB_BACKOFF_BASE=100ms", "JOB_BACKOFF_MAX=500ms", "JOB_MAX_ATTEMPTS=1",
-		"WORKER_CONCURRENCY=2", "SHUTDOWN_TIMEOUT=5s", "PROXYMOD_TIMEOUT=60s", "SCRIPT_TIMEOUT=60s",
-		"PROXYMOD_PYTHON=" + c.ProxymodPython, "PROXYMOD_ENV=" + strings.Join(c.ProxymodEnv, ","),
-		"SCRIPT_DIR=" + scriptDir, "DISPATCHER_K8S_CONFIG=" + e.ini,
-		"UPLOAD_URL=" + c.PacificaConfig.UploadURL, "UPLOAD_STATUS_URL=" + c.PacificaConfig.UploadStatusURL,
-		"DOWNLOAD_URL=" + c.PacificaConfig.DownloadURL, "NOTIFICATIONS_URL=" + c.PacificaConfig.NotificationsURL,
-		"METADATA_URL=" + c.PacificaConfig.MetadataURL,
-		"ADMIN_AUTH_TYPE=basic", "ADMIN_AUTH_USERNAME=ops", "ADMIN_AUTH_PASSWORD=" + e.secrets["ADMIN_AUTH_PASSWORD"],
-		"AUTHENTICATION_PASSWORD_FILE=" + pwFile, "EVIL_TEST_SECRET=" + e.secrets["a variable"],
-		"SANDBOX=" + mode, "SANDBOX_CPU_TIME=2s", "SANDBOX_MEMORY=512MiB",
-		"SANDBOX_PROCESSES=" + strconv.Itoa(evilProcesses), "SANDBOX_FILE_SIZE=8MiB", "SANDBOX_DISK=48MiB",
-		"PATH=" + os.Getenv("PATH"),
-	}
-	cmd := exec.Command(e.bin, "serve", "--role=worker")
-	cmd.Env = env
-	cmd.Stdout, cmd.Stderr = e.log, e.log
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(15 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
-	})
+	startWorkerProcess(t, e.bin, c, e.data, e.log,
+		"JOB_LEASE=10s", "JOB_MAX_ATTEMPTS=1", "PROXYMOD_TIMEOUT=60s", "SCRIPT_TIMEOUT=60s",
+		"SCRIPT_DIR="+scriptDir, "DISPATCHER_K8S_CONFIG="+e.ini,
+		"ADMIN_AUTH_TYPE=basic", "ADMIN_AUTH_USERNAME=ops", "ADMIN_AUTH_PASSWORD="+e.secrets["ADMIN_AUTH_PASSWORD"],
+		"AUTHENTICATION_PASSWORD_FILE="+pwFile, "EVIL_TEST_SECRET="+e.secrets["a variable"],
+		"SANDBOX="+mode, "SANDBOX_CPU_TIME=2s", "SANDBOX_MEMORY=512MiB",
+		"SANDBOX_PROCESSES="+strconv.Itoa(evilProcesses), "SANDBOX_FILE_SIZE=8MiB", "SANDBOX_DISK=48MiB")
 	return e
 }
 
