@@ -148,10 +148,12 @@ func TestWorkerKilledMidJobFinishesOnceElsewhere(t *testing.T) {
 	_, _ = w1.Process.Wait()
 	// Bounded generously: on a loaded machine the sandbox's teardown (bwrap killed with its
 	// parent, then its PID namespace) takes a moment; what must not happen is a survivor.
+	var said string
 	eventually(t, 30*time.Second, "the killed worker's model gone", func() bool {
 		left := processesUnder(dir1)
-		if len(left) > 0 {
-			t.Logf("still running: %v", left)
+		if now := strings.Join(left, "; "); now != said && len(left) > 0 {
+			said = now
+			t.Logf("still running: %s", now)
 		}
 		return len(left) == 0
 	})
