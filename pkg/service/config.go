@@ -58,6 +58,9 @@ type Config struct {
 	RelayInterval             time.Duration `envconfig:"RELAY_INTERVAL" default:"1s" desc:"how often the outbox relay looks for queued jobs not yet on the broker"`
 	SubscriptionCheckInterval time.Duration `envconfig:"SUBSCRIPTION_CHECK_INTERVAL" default:"1m" desc:"receivers: how often the subscriptions of this service's routes (those dispatcher subscribe made) are checked at notifications; one found disabled is re-enabled at once (0: never)"`
 	SubscriptionUser          string        `envconfig:"SUBSCRIPTION_USER" default:"dispatcher" desc:"the notifications user owning the subscriptions (Http-Remote-User; dispatcher subscribe --user)"`
+	Retention                 time.Duration `envconfig:"RETENTION" default:"720h" desc:"succeeded, cancelled and unrouted jobs, their attempts and events are deleted this long after the event was received (0: kept for ever)"`
+	RetentionFailed           time.Duration `envconfig:"RETENTION_FAILED" default:"2160h" desc:"failed jobs are deleted this long after the event was received (0: kept for ever)"`
+	RetentionInterval         time.Duration `envconfig:"RETENTION_INTERVAL" default:"10m" desc:"how often expired jobs are deleted, in batches of 500, by one process at a time"`
 	SweepInterval             time.Duration `envconfig:"SWEEP_INTERVAL" default:"1m" desc:"receivers: how often the sweeper looks for queued jobs whose message RabbitMQ lost (and measures the dead-letter queue)"`
 	StrandedAfter             time.Duration `envconfig:"STRANDED_AFTER" default:"5m" desc:"receivers: a queued job whose message is no longer in RabbitMQ's empty jobs queue for this long is published again"`
 	RecordTimeout             time.Duration `envconfig:"RECORD_TIMEOUT" default:"5s" desc:"time allowed to record an event in PostgreSQL before holding it in RabbitMQ instead"`
@@ -269,6 +272,12 @@ func (c Config) Validate() error {
 	}
 	if c.SubscriptionCheckInterval < 0 {
 		bad("SUBSCRIPTION_CHECK_INTERVAL", "%s: want 0 (never) or a positive duration", c.SubscriptionCheckInterval)
+	}
+	if c.Retention < 0 || c.RetentionFailed < 0 {
+		bad("RETENTION", "want 0 (for ever) or a positive duration (RETENTION_FAILED too)")
+	}
+	if c.RetentionInterval <= 0 {
+		bad("RETENTION_INTERVAL", "%s: want a positive duration", c.RetentionInterval)
 	}
 	if c.DrainTimeout < 0 {
 		bad("DRAIN_TIMEOUT", "%s: want 0 or a positive duration", c.DrainTimeout)

@@ -244,6 +244,11 @@ func (s *Service) Run(ctx context.Context) error {
 		}()
 	}
 	spawn("migrate", s.migrate)
+	spawn("retention", func(ctx context.Context) {
+		if s.waitMigrated(ctx) {
+			s.deleteExpired(ctx)
+		}
+	})
 	if s.cfg.Role != RoleWorker {
 		spawn("publishers", s.intake.Run)
 		spawn("relay", func(ctx context.Context) {
