@@ -2,9 +2,12 @@ package pacificasim
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
+	"sort"
 	"strconv"
+	"time"
 
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/pacificasim/internal/pyjson"
 )
@@ -14,6 +17,9 @@ import (
 //
 //	GET /transactions?_id=N          [{"_id", "submitter", "project", "instrument", ...,
 //	                                   "created", "updated", "deleted"}]
+//	GET /transactions?created=T&created_operator=gt&recursion_depth=0[&items_per_page=N&page_number=K]
+//	                                 [{"_id", "created", "updated", "deleted", "description",
+//	                                   "suspense_date"}], oldest first
 //	GET /files?transaction_id=N      [{"_id", "name", "subdir", "size", "hashtype", "hashsum",
 //	                                   "mimetype", "ctime", "mtime", "transaction_id", ...}]
 //	GET /trans_key_value?transaction_id=N  [{"transaction_id", "key", "value"}]
@@ -65,12 +71,66 @@ func idParam(q url.Values, names ...string) (id int64, ok bool, err error) {
 	return 0, false, nil
 }
 
+// recentTransactions is GET /transactions?created=<time>&created_operator=gt&
+// recursion_depth=0[&items_per_page=N&page_number=K] as the real service answers it: the
+// transactions created after (gt, gte) or before (lt, lte) the time, written without a zone
+// as the service writes its times, oldest first, each {"_id", "created", "updated",
+// "deleted", "description", "suspense_date"}; pages from 1.
+func recentTransactions(txs []Transaction, q url.Values) ([]any, error) {
+	at, err := time.ParseInLocation("2006-01-02T15:04:05.999999", q.Get("created"), time.Local) // as isoformat writes
+	if err != nil {
+		return nil, fmt.Errorf("created: %q is not a time", q.Get("created"))
+	}
+	op := q.Get("created_operator")
+	keep := map[string]func(t time.Time) bool{
+		"gt": func(t time.Time) bool { return t.After(at) }, "gte": func(t time.Time) bool { return !t.Before(at) },
+		"lt": func(t time.Time) bool { return t.Before(at) }, "lte": func(t time.Time) bool { return !t.After(at) },
+		"": func(t time.Time) bool { return t.Equal(at) },
+	}[op]
+	if keep == nil {
+		return nil, fmt.Errorf("created_operator: %q is not an operator", op)
+	}
+	var sel []Transaction
+	for _, tx := range txs {
+		// Times are compared as the service stores them: to the microsecond, without zone.
+		if keep(tx.Created.Truncate(time.Microsecond)) {
+			sel = append(sel, tx)
+		}
+	}
+	sort.SliceStable(sel, func(i, j int) bool { return sel[i].Created.Before(sel[j].Created) })
+	if q.Has("items_per_page") || q.Has("page_number") {
+		per, err1 := strconv.Atoi(q.Get("items_per_page"))
+		page, err2 := strconv.Atoi(q.Get("page_number"))
+		if err1 != nil || err2 != nil || per < 1 || page < 1 {
+			return nil, fmt.Errorf("items_per_page and page_number: want whole numbers from 1")
+		}
+		from := min((page-1)*per, len(sel))
+		sel = sel[from:min(from+per, len(sel))]
+	}
+	out := []any{}
+	for _, tx := range sel {
+		o := &pyjson.Object{}
+		created := isoformat(tx.Created)
+		o.Set("_id", jsonInt(tx.ID))
+		o.Set("created", created)
+		o.Set("updated", created)
+		o.Set("deleted", nil)
+		o.Set("description", nil)
+		o.Set("suspense_date", nil)
+		out = append(out, o)
+	}
+	return out, nil
+}
+
 func jsonInt(i int64) json.Number { return json.Number(strconv.FormatInt(i, 10)) }
 
 func transactionObjects(txs []Transaction, q url.Values) ([]any, error) {
 	id, filtered, err := idParam(q, "_id")
 	if err != nil {
 		return nil, err
+	}
+	if q.Has("created") {
+		return recentTransactions(txs, q)
 	}
 	out := []any{}
 	for _, tx := range txs {

@@ -61,6 +61,11 @@ type Config struct {
 	Retention                 time.Duration `envconfig:"RETENTION" default:"720h" desc:"succeeded, cancelled and unrouted jobs, their attempts and events are deleted this long after the event was received (0: kept for ever)"`
 	RetentionFailed           time.Duration `envconfig:"RETENTION_FAILED" default:"2160h" desc:"failed jobs are deleted this long after the event was received (0: kept for ever)"`
 	RetentionInterval         time.Duration `envconfig:"RETENTION_INTERVAL" default:"10m" desc:"how often expired jobs are deleted, in batches of 500, by one process at a time"`
+	CatchUpInterval           time.Duration `envconfig:"CATCHUP_INTERVAL" default:"1m" desc:"receivers: how often catch-up lists Pacifica metadata's new transactions and takes in those whose event never arrived (0: never)"`
+	CatchUpMargin             time.Duration `envconfig:"CATCHUP_MARGIN" default:"5m" desc:"receivers: how far behind its cursor catch-up looks again, for transactions stored late"`
+	CatchUpStart              string        `envconfig:"CATCHUP_START" desc:"receivers: where catch-up begins when it has no cursor yet, an RFC 3339 time (empty: the first start, not the beginning of the archive)"`
+	CatchUpEventSource        string        `envconfig:"CATCHUP_EVENT_SOURCE" default:"http://metadata.pacifica.org/transactions?_id={_id}" desc:"the source of the ingest events Pacifica metadata sends (its NOTIFICATIONS_INGEST_SOURCE), to rebuild them"`
+	CatchUpEventID            string        `envconfig:"CATCHUP_EVENT_ID" default:"metadata.ingest.{_id}" desc:"the event id of the ingest events Pacifica metadata sends (its NOTIFICATIONS_INGEST_EVENTID)"`
 	SweepInterval             time.Duration `envconfig:"SWEEP_INTERVAL" default:"1m" desc:"receivers: how often the sweeper looks for queued jobs whose message RabbitMQ lost (and measures the dead-letter queue)"`
 	StrandedAfter             time.Duration `envconfig:"STRANDED_AFTER" default:"5m" desc:"receivers: a queued job whose message is no longer in RabbitMQ's empty jobs queue for this long is published again"`
 	RecordTimeout             time.Duration `envconfig:"RECORD_TIMEOUT" default:"5s" desc:"time allowed to record an event in PostgreSQL before holding it in RabbitMQ instead"`
@@ -273,6 +278,17 @@ func (c Config) Validate() error {
 	if c.SubscriptionCheckInterval < 0 {
 		bad("SUBSCRIPTION_CHECK_INTERVAL", "%s: want 0 (never) or a positive duration", c.SubscriptionCheckInterval)
 	}
+	if c.CatchUpInterval < 0 || c.CatchUpMargin < 0 {
+		bad("CATCHUP_INTERVAL", "want 0 (never) or a positive duration (CATCHUP_MARGIN too)")
+	}
+	if _, err := c.catchUpStart(); err != nil {
+		bad("CATCHUP_START", "%v", err)
+	}
+	for name, v := range map[string]string{"CATCHUP_EVENT_SOURCE": c.CatchUpEventSource, "CATCHUP_EVENT_ID": c.CatchUpEventID} {
+		if !strings.Contains(v, "{_id}") {
+			bad(name, "%q: want a template holding {_id}", v)
+		}
+	}
 	if c.Retention < 0 || c.RetentionFailed < 0 {
 		bad("RETENTION", "want 0 (for ever) or a positive duration (RETENTION_FAILED too)")
 	}
@@ -307,6 +323,18 @@ func (c Config) ReceiverAuth() receiver.Auth {
 func (c Config) AdminAuth() receiver.Auth {
 	return receiver.Auth{Type: c.AdminAuthType, Username: c.AdminAuthUsername,
 		Password: c.AdminAuthPassword, Header: c.AdminAuthHeader}
+}
+
+// catchUpStart parses CATCHUP_START.
+func (c Config) catchUpStart() (time.Time, error) {
+	if c.CatchUpStart == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339, c.CatchUpStart)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%q: want an RFC 3339 time such as 2026-12-01T00:00:00Z", c.CatchUpStart)
+	}
+	return t, nil
 }
 
 // sandboxUser parses SANDBOX_USER.

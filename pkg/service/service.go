@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/broker"
+	"github.com/pacifica/pacifica-dispatcher-go/pkg/catchup"
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/intake"
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/jobstore"
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/pacifica"
@@ -49,6 +50,8 @@ type Service struct {
 	addr  net.Addr
 	// draining is set on SIGTERM while a receiver still serves: /readyz answers 503.
 	draining atomic.Bool
+	// catchUp recovers the uploads whose event never arrived (receivers).
+	catchUp *catchup.CatchUp
 	// notifications and watch are the subscription watchdog's (receivers).
 	notifications *pacifica.NotificationsClient
 	watch         *watchMetrics
@@ -136,6 +139,22 @@ func New(ctx context.Context, cfg Config, opts Options) (*Service, error) {
 		return nil, err
 	}
 	s.intake = in
+	if cfg.Role != RoleWorker && cfg.CatchUpInterval > 0 {
+		pc, err := pacifica.New(cfg.PacificaConfig)
+		if err != nil {
+			s.close()
+			return nil, err
+		}
+		start, _ := cfg.catchUpStart()
+		s.catchUp, err = catchup.New(catchup.Config{Metadata: pc.Metadata, Store: store, Intake: in,
+			SourceTemplate: cfg.CatchUpEventSource, IDTemplate: cfg.CatchUpEventID,
+			Interval: cfg.CatchUpInterval, Margin: cfg.CatchUpMargin, Start: start,
+			Logger: s.log.With("component", "catch-up"), Metrics: catchup.NewMetrics(s.reg)})
+		if err != nil {
+			s.close()
+			return nil, err
+		}
+	}
 	if cfg.Role != RoleWorker && cfg.SubscriptionCheckInterval > 0 {
 		pc, err := pacifica.New(cfg.PacificaConfig)
 		if err != nil {
@@ -258,6 +277,13 @@ func (s *Service) Run(ctx context.Context) error {
 		})
 		if s.notifications != nil {
 			spawn("subscription watchdog", s.watchSubscriptions)
+		}
+		if s.catchUp != nil {
+			spawn("catch-up", func(ctx context.Context) {
+				if s.waitMigrated(ctx) {
+					s.catchUp.Run(ctx)
+				}
+			})
 		}
 		spawn("sweeper", func(ctx context.Context) {
 			if s.waitMigrated(ctx) {

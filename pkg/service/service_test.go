@@ -83,6 +83,7 @@ func startHarness(t *testing.T, mutate func(*Config)) *harness {
 	cfg.ShutdownTimeout = 5 * time.Second
 	cfg.DrainTimeout = 0              // the drain test sets its own
 	cfg.SubscriptionCheckInterval = 0 // the watchdog's test sets its own
+	cfg.CatchUpInterval = 0           // catch-up's test sets its own
 	if mutate != nil {
 		mutate(&cfg)
 	}

@@ -14,7 +14,8 @@ import (
 // Notifications disables a subscription for good on a failed delivery. The watchdog finds
 // it disabled within its period and re-enables it with its credentials (a re-enable that
 // sent only disabled/error would strip them, and the next delivery would be refused
-// again): later uploads make jobs again.
+// again): later uploads make jobs again, and catch-up recovers the one whose delivery
+// failed.
 func TestWatchdogReenablesADisabledSubscription(t *testing.T) {
 	t.Parallel()
 	s := startSite(t)
@@ -23,6 +24,7 @@ func TestWatchdogReenablesADisabledSubscription(t *testing.T) {
 		c.Role = RoleReceiver
 		c.ReceiverAuthType, c.ReceiverAuthUsername, c.ReceiverAuthPassword = "basic", "pacifica", "delivery-secret"
 		c.SubscriptionCheckInterval = 300 * time.Millisecond
+		c.CatchUpInterval = 300 * time.Millisecond
 		c.SubscriptionUser = "dispatcher"
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -64,8 +66,11 @@ func TestWatchdogReenablesADisabledSubscription(t *testing.T) {
 		h.get("/jobs?event_id=metadata.ingest."+jsonInt(later), &page)
 		return len(page.Jobs) == 1
 	})
-	h.get("/jobs?event_id=metadata.ingest."+jsonInt(lost), &page)
-	t.Logf("the upload made while the subscription failed has %d jobs (catch-up is what recovers it)", len(page.Jobs))
+	// The upload whose delivery failed is recovered by catch-up, once.
+	eventually(t, 20*time.Second, "a job for the upload whose delivery failed", func() bool {
+		h.get("/jobs?event_id=metadata.ingest."+jsonInt(lost), &page)
+		return len(page.Jobs) == 1
+	})
 	resp, err := http.Get(h.base + "/metrics")
 	if err != nil {
 		t.Fatal(err)
