@@ -147,11 +147,19 @@ func (h *Handler) Run(ctx context.Context, j *worker.Job) (worker.Result, error)
 		_ = stdout.Close()
 		return worker.Result{}, err
 	}
+	// A compute slot while the models run, not while waiting on cartd or ingest.
+	release, err := j.Compute(ctx)
+	if err != nil {
+		_ = stdout.Close()
+		_ = stderr.Close()
+		return worker.Result{Details: mustJSON(det)}, err
+	}
 	j.Logf("running %d model(s) with %s on %d configuration(s)", len(plan.Models), h.cfg.Python, len(configs))
 	start := time.Now()
 	runErr := RunModels(ctx, RunConfig{Python: h.cfg.Python, Env: h.cfg.Env, Dir: dirs.upload, WorkDir: dirs.work,
 		Stdout: stdout, Stderr: stderr, KillGrace: h.cfg.KillGrace,
 		Sandbox: h.cfg.Sandbox, AttemptDir: j.Dir, ReadOnly: h.cfg.ReadOnly}, plan.Models, dirs.download, configs)
+	release()
 	_ = stdout.Close()
 	_ = stderr.Close()
 	if runErr != nil {

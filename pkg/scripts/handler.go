@@ -241,6 +241,14 @@ func (h *Handler) execute(ctx context.Context, j *worker.Job, s Script, in *even
 		_ = stdout.Close()
 		return nil, err
 	}
+	// A compute slot while the script runs, not while waiting on cartd or ingest.
+	release, err := j.Compute(ctx)
+	if err != nil {
+		_ = stdout.Close()
+		_ = stderr.Close()
+		return nil, err
+	}
+	defer release()
 	j.Logf("running %s", s.Program)
 	run.Started = time.Now().UTC()
 	res, err := subprocess.Run(ctx, subprocess.Cmd{

@@ -71,14 +71,15 @@ type Config struct {
 	RecordTimeout             time.Duration `envconfig:"RECORD_TIMEOUT" default:"5s" desc:"time allowed to record an event in PostgreSQL before holding it in RabbitMQ instead"`
 	PublishTimeout            time.Duration `envconfig:"PUBLISH_TIMEOUT" default:"5s" desc:"time allowed for one confirmed publish to RabbitMQ"`
 
-	DataDir           string        `envconfig:"DATA_DIR" default:"/var/lib/pacifica-dispatcher" desc:"workers: directory of the jobs' private work directories (created if missing)"`
-	WorkerConcurrency int           `envconfig:"WORKER_CONCURRENCY" default:"0" desc:"workers: jobs run at once by this process (0: the number of CPUs)"`
-	JobLease          time.Duration `envconfig:"JOB_LEASE" default:"30s" desc:"workers: a running job's lease, renewed every third of it; a job whose worker died runs again after it expires"`
-	JobBackoffBase    time.Duration `envconfig:"JOB_BACKOFF_BASE" default:"5s" desc:"workers: delay before the first retry of a transient failure, doubled each attempt (with jitter)"`
-	JobBackoffMax     time.Duration `envconfig:"JOB_BACKOFF_MAX" default:"1h" desc:"workers: longest delay between retries"`
-	ProxymodTimeout   time.Duration `envconfig:"PROXYMOD_TIMEOUT" default:"1h" desc:"workers: time limit of one attempt of a proxymod job (download, models, upload)"`
-	ProxymodPython    string        `envconfig:"PROXYMOD_PYTHON" default:"python3" desc:"workers: the Python interpreter that runs the models (it needs proxymod; the real proxymod needs Python <= 3.10 and configobj)"`
-	ProxymodEnv       []string      `envconfig:"PROXYMOD_ENV" desc:"workers: extra KEY=VALUE variables of the model process, comma-separated (e.g. PYTHONPATH=/opt/proxymod); nothing else of the dispatcher's environment reaches it"`
+	DataDir            string        `envconfig:"DATA_DIR" default:"/var/lib/pacifica-dispatcher" desc:"workers: directory of the jobs' private work directories (created if missing)"`
+	WorkerConcurrency  int           `envconfig:"WORKER_CONCURRENCY" default:"0" desc:"workers: jobs taken at once by this process, computing or waiting on Pacifica (0: four times COMPUTE_CONCURRENCY)"`
+	ComputeConcurrency int           `envconfig:"COMPUTE_CONCURRENCY" default:"0" desc:"workers: jobs running a model or a script at once (0: the number of CPUs); a job waiting on cartd or ingest holds none"`
+	JobLease           time.Duration `envconfig:"JOB_LEASE" default:"30s" desc:"workers: a running job's lease, renewed every third of it; a job whose worker died runs again after it expires"`
+	JobBackoffBase     time.Duration `envconfig:"JOB_BACKOFF_BASE" default:"5s" desc:"workers: delay before the first retry of a transient failure, doubled each attempt (with jitter)"`
+	JobBackoffMax      time.Duration `envconfig:"JOB_BACKOFF_MAX" default:"1h" desc:"workers: longest delay between retries"`
+	ProxymodTimeout    time.Duration `envconfig:"PROXYMOD_TIMEOUT" default:"1h" desc:"workers: time limit of one attempt of a proxymod job (download, models, upload)"`
+	ProxymodPython     string        `envconfig:"PROXYMOD_PYTHON" default:"python3" desc:"workers: the Python interpreter that runs the models (it needs proxymod; the real proxymod needs Python <= 3.10 and configobj)"`
+	ProxymodEnv        []string      `envconfig:"PROXYMOD_ENV" desc:"workers: extra KEY=VALUE variables of the model process, comma-separated (e.g. PYTHONPATH=/opt/proxymod); nothing else of the dispatcher's environment reaches it"`
 
 	ScriptDir     string        `envconfig:"SCRIPT_DIR" default:"/scripts.d" desc:"script jobs (dispatcher-k8s): directory whose executable, non-hidden entries are the scripts, one route each (a missing directory means no scripts)"`
 	ScriptConfig  string        `envconfig:"DISPATCHER_K8S_CONFIG" default:"/etc/pacifica-dispatcher-k8s/config.ini" desc:"script jobs: the INI file configuring each script in its own section (a missing file means every default)"`
@@ -230,7 +231,10 @@ func (c Config) Validate() error {
 		bad("DATA_DIR", "must not be empty")
 	}
 	if c.WorkerConcurrency < 0 {
-		bad("WORKER_CONCURRENCY", "%d: want 0 (the number of CPUs) or more", c.WorkerConcurrency)
+		bad("WORKER_CONCURRENCY", "%d: want 0 (four times COMPUTE_CONCURRENCY) or more", c.WorkerConcurrency)
+	}
+	if c.ComputeConcurrency < 0 {
+		bad("COMPUTE_CONCURRENCY", "%d: want 0 (the number of CPUs) or more", c.ComputeConcurrency)
 	}
 	if c.JobLease > 0 && c.JobLease < 3*time.Second {
 		bad("JOB_LEASE", "%s: want at least 3s", c.JobLease)

@@ -460,7 +460,7 @@ func (s *Service) newWorker(ctx context.Context, opts Options) (*worker.Worker, 
 	return worker.New(worker.Config{
 		Store: s.store, Consumer: s.broker, Queue: s.cfg.jobsQueue(),
 		Handlers: handlers, Timeouts: timeouts,
-		Concurrency: s.cfg.WorkerConcurrency, Lease: s.cfg.JobLease,
+		Concurrency: s.cfg.WorkerConcurrency, ComputeConcurrency: s.cfg.ComputeConcurrency, Lease: s.cfg.JobLease,
 		BackoffBase: s.cfg.JobBackoffBase, BackoffMax: s.cfg.JobBackoffMax,
 		DataDir: s.cfg.DataDir, ShutdownGrace: s.cfg.ShutdownTimeout, Owner: opts.WorkerOwner,
 		Metrics: worker.NewMetrics(s.reg), Logger: s.log.With("component", "worker"),

@@ -56,7 +56,7 @@ func (j *Job) SaveCheckpoint(ctx context.Context, name string, v any) error {
 func (w *Worker) newJob(j jobstore.Job) *Job {
 	log := w.cfg.Logger.With("job_id", j.ID, "event_id", j.EventID, "route", j.Route, "attempt", j.Attempts)
 	job := &Job{ID: j.ID, Route: j.Route, Attempt: j.Attempts, MaxAttempts: j.MaxAttempts, Logger: log,
-		checkpoints: maps.Clone(j.Checkpoints)}
+		checkpoints: maps.Clone(j.Checkpoints), compute: w.compute}
 	job.save = func(ctx context.Context, name string, value json.RawMessage) error {
 		return w.saveCheckpoint(ctx, job, name, value)
 	}

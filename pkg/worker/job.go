@@ -47,6 +47,25 @@ type Job struct {
 	checkpoints map[string]json.RawMessage
 	// save writes a checkpoint to the job store; nil keeps checkpoints in memory only.
 	save func(ctx context.Context, name string, value json.RawMessage) error
+	// compute is the worker's semaphore of jobs computing (nil: no limit).
+	compute chan struct{}
+}
+
+// Compute waits for one of the worker's compute slots (COMPUTE_CONCURRENCY) and returns
+// what gives it back. A handler holds one only while it computes (runs a model or a
+// script), not while it waits on Pacifica (a cart being staged, an upload being ingested):
+// slow peers must not stop work whose data is ready.
+func (j *Job) Compute(ctx context.Context) (release func(), err error) {
+	if j.compute == nil {
+		return func() {}, nil
+	}
+	select {
+	case j.compute <- struct{}{}:
+	case <-ctx.Done():
+		return nil, context.Cause(ctx)
+	}
+	var once sync.Once
+	return func() { once.Do(func() { <-j.compute }) }, nil
 }
 
 // Logf adds a line to the job's log, whose tail is kept with the job in the job store.

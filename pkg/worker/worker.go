@@ -52,8 +52,12 @@ type Config struct {
 	// applies to the others.
 	Timeouts       map[string]time.Duration
 	DefaultTimeout time.Duration
-	// Concurrency is the number of jobs run at once (default: the number of CPUs).
+	// Concurrency is the number of jobs run at once, computing or waiting on Pacifica
+	// (default: four times ComputeConcurrency).
 	Concurrency int
+	// ComputeConcurrency is the number of jobs computing at once, running a model or a
+	// script (Job.Compute; default: the number of CPUs).
+	ComputeConcurrency int
 	// Lease is how long a job stays owned without a heartbeat (default 30s); heartbeats
 	// come every Lease/3, and the reaper looks for expired leases every Lease/2.
 	Lease time.Duration
@@ -92,8 +96,11 @@ func (c *Config) defaults() error {
 	if c.DefaultTimeout <= 0 {
 		c.DefaultTimeout = time.Hour
 	}
+	if c.ComputeConcurrency <= 0 {
+		c.ComputeConcurrency = runtime.NumCPU()
+	}
 	if c.Concurrency <= 0 {
-		c.Concurrency = runtime.NumCPU()
+		c.Concurrency = 4 * c.ComputeConcurrency
 	}
 	if c.Lease <= 0 {
 		c.Lease = 30 * time.Second
@@ -124,9 +131,10 @@ func (c *Config) defaults() error {
 
 // Worker consumes and runs jobs. Create it with New and start it with Run.
 type Worker struct {
-	cfg   Config
-	slots chan struct{}
-	jobs  sync.WaitGroup
+	cfg     Config
+	slots   chan struct{}
+	compute chan struct{}
+	jobs    sync.WaitGroup
 	// jobsCtx is the parent of running jobs: it outlives Run's context by ShutdownGrace.
 	jobsCtx    context.Context
 	cancelJobs context.CancelCauseFunc
@@ -140,7 +148,7 @@ func New(cfg Config) (*Worker, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("worker: data directory: %w", err)
 	}
-	w := &Worker{cfg: cfg, slots: make(chan struct{}, cfg.Concurrency)}
+	w := &Worker{cfg: cfg, slots: make(chan struct{}, cfg.Concurrency), compute: make(chan struct{}, cfg.ComputeConcurrency)}
 	w.jobsCtx, w.cancelJobs = context.WithCancelCause(context.Background())
 	return w, nil
 }
