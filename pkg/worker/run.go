@@ -79,14 +79,14 @@ func (w *Worker) attempt(ctx context.Context, job *Job, j jobstore.Job) (Result,
 	}
 	job.Event = ev
 	job.Dir = filepath.Join(w.cfg.DataDir, j.ID.String(), strconv.Itoa(j.Attempts))
-	if err := os.RemoveAll(job.Dir); err != nil {
+	if err := removeAll(job.Dir); err != nil {
 		return Result{}, fmt.Errorf("clearing the job directory: %w", err)
 	}
 	if err := os.MkdirAll(job.Dir, 0o700); err != nil {
 		return Result{}, fmt.Errorf("creating the job directory: %w", err)
 	}
 	defer func() {
-		if err := os.RemoveAll(filepath.Join(w.cfg.DataDir, j.ID.String())); err != nil {
+		if err := removeAll(filepath.Join(w.cfg.DataDir, j.ID.String())); err != nil {
 			job.Logger.Warn("removing the job directory", "error", err)
 		}
 	}()

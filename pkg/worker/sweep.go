@@ -39,7 +39,7 @@ func (w *Worker) sweep(ctx context.Context) {
 		case j.State == jobstore.Running:
 			continue
 		}
-		if err := os.RemoveAll(filepath.Join(w.cfg.DataDir, e.Name())); err != nil {
+		if err := removeAll(filepath.Join(w.cfg.DataDir, e.Name())); err != nil {
 			w.cfg.Logger.Warn("removing a left-over job directory", "job_id", id, "error", err)
 			continue
 		}
