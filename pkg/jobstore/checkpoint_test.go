@@ -54,7 +54,7 @@ func TestCheckpoints(t *testing.T) {
 	}
 
 	// A transient failure: the next attempt, on another worker, sees them.
-	if _, err := s.Reschedule(ctx, id, "w1", "ingest unreachable", time.Now()); err != nil {
+	if _, err := s.Reschedule(ctx, id, "w1", "ingest unreachable", time.Now(), nil); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.SaveCheckpoint(ctx, id, "w1", "late", json.RawMessage(`1`)); !errors.Is(err, ErrLeaseLost) {

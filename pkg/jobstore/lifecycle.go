@@ -18,6 +18,9 @@ type Outcome struct {
 	Error         string
 	TransactionID *int64
 	Details       json.RawMessage
+	// Checkpoints are written with the end, in the same statement, over the job's saved
+	// checkpoints of the same names: those the attempt could not save when it made them.
+	Checkpoints map[string]json.RawMessage
 }
 
 // Attempt is one attempt of a job.
@@ -160,7 +163,7 @@ func (s *Store) Heartbeat(ctx context.Context, id uuid.UUID, owner string, lease
 const finishSQL = `
 WITH f AS (
 	UPDATE jobs SET state = $3, finished_at = now(), updated_at = now(), lease_owner = '',
-		lease_expires_at = NULL, error = $4, transaction_id = $5, details = $6
+		lease_expires_at = NULL, error = $4, transaction_id = $5, details = $6, checkpoints = checkpoints || $7::jsonb
 	WHERE id = $1 AND state = 'running' AND lease_owner = $2
 	RETURNING *
 ), a AS (
@@ -169,7 +172,7 @@ WITH f AS (
 )
 SELECT ` + jobCols + ` FROM f j JOIN events e ON e.key = j.event_key`
 
-// Finish ends owner's running job with the outcome.
+// Finish ends owner's running job with the outcome, and writes the outcome's checkpoints.
 func (s *Store) Finish(ctx context.Context, id uuid.UUID, owner string, o Outcome) (Job, error) {
 	if o.State != Succeeded && o.State != Failed && o.State != Cancelled {
 		return Job{}, fmt.Errorf("jobstore: finish job %s: %q is not a final state", id, o.State)
@@ -178,13 +181,17 @@ func (s *Store) Finish(ctx context.Context, id uuid.UUID, owner string, o Outcom
 	if len(o.Details) > 0 {
 		details = o.Details
 	}
-	return s.transition(ctx, id, "finish", finishSQL, id, owner, string(o.State), o.Error, o.TransactionID, details)
+	cps, err := checkpointsJSON(o.Checkpoints)
+	if err != nil {
+		return Job{}, fmt.Errorf("jobstore: finish job %s: %w", id, err)
+	}
+	return s.transition(ctx, id, "finish", finishSQL, id, owner, string(o.State), o.Error, o.TransactionID, details, cps)
 }
 
 const rescheduleSQL = `
 WITH f AS (
 	UPDATE jobs SET state = 'queued', updated_at = now(), lease_owner = '', lease_expires_at = NULL,
-		published = false, next_attempt_at = $4, error = $3
+		published = false, next_attempt_at = $4, error = $3, checkpoints = checkpoints || $5::jsonb
 	WHERE id = $1 AND state = 'running' AND lease_owner = $2
 	RETURNING *
 ), a AS (
@@ -194,9 +201,34 @@ WITH f AS (
 SELECT ` + jobCols + ` FROM f j JOIN events e ON e.key = j.event_key`
 
 // Reschedule hands owner's running job back to the queue after a transient failure; it
-// runs again at the given time.
-func (s *Store) Reschedule(ctx context.Context, id uuid.UUID, owner, errText string, at time.Time) (Job, error) {
-	return s.transition(ctx, id, "reschedule", rescheduleSQL, id, owner, errText, at)
+// runs again at the given time. The checkpoints (nil for none) are written in the same
+// statement, over the job's saved checkpoints of the same names, so that the next attempt
+// finds those the attempt could not save when it made them.
+func (s *Store) Reschedule(ctx context.Context, id uuid.UUID, owner, errText string, at time.Time,
+	checkpoints map[string]json.RawMessage) (Job, error) {
+	cps, err := checkpointsJSON(checkpoints)
+	if err != nil {
+		return Job{}, fmt.Errorf("jobstore: reschedule job %s: %w", id, err)
+	}
+	return s.transition(ctx, id, "reschedule", rescheduleSQL, id, owner, errText, at, cps)
+}
+
+// checkpointsJSON is the JSON object of checkpoints, "{}" for none; every value must be
+// JSON.
+func checkpointsJSON(cps map[string]json.RawMessage) (string, error) {
+	for name, v := range cps {
+		if !json.Valid(v) {
+			return "", fmt.Errorf("checkpoint %q is not JSON", name)
+		}
+	}
+	if len(cps) == 0 {
+		return "{}", nil
+	}
+	b, err := json.Marshal(cps)
+	if err != nil {
+		return "", err
+	}
+	return string(b), nil
 }
 
 // transition runs a guarded change of a job that returns the changed job in the same

@@ -242,7 +242,7 @@ func TestLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A transient failure: back to the queue, not pending before its time.
-	if _, err := s.Reschedule(ctx, id, "w1", "cartd unreachable", time.Now().Add(time.Hour)); err != nil {
+	if _, err := s.Reschedule(ctx, id, "w1", "cartd unreachable", time.Now().Add(time.Hour), nil); err != nil {
 		t.Fatal(err)
 	}
 	if p, _ := s.Pending(ctx, 10); len(p) != 0 {
@@ -313,7 +313,7 @@ func TestMarkPublishedIgnoresAJobHandedBackMeanwhile(t *testing.T) {
 		if _, err := s.Claim(ctx, rec.ID, "w1", time.Minute); err != nil {
 			t.Fatalf("%s: claim: %v", tt.name, err)
 		}
-		if _, err := s.Reschedule(ctx, rec.ID, "w1", "cartd: 503", time.Now()); err != nil {
+		if _, err := s.Reschedule(ctx, rec.ID, "w1", "cartd: 503", time.Now(), nil); err != nil {
 			t.Fatalf("%s: reschedule: %v", tt.name, err)
 		}
 		if err := s.MarkPublished(ctx, published); err != nil {

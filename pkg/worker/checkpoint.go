@@ -1,6 +1,7 @@
 package worker
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -30,7 +31,9 @@ func (j *Job) Checkpoint(name string) (json.RawMessage, bool) {
 // While PostgreSQL is unreachable it retries for a short while (the job's lease), bounded
 // by ctx. It fails with an error wrapping jobstore.ErrLeaseLost when the job is no longer
 // this worker's. Even when saving fails, Checkpoint returns v for the rest of this
-// attempt. A Job that no Worker made (a handler's own test) keeps checkpoints in memory.
+// attempt, and the worker writes it when the attempt ends, with the attempt's outcome
+// (finished or rescheduled), as long as the job is still this worker's. A Job that no
+// Worker made (a handler's own test) keeps checkpoints in memory.
 func (j *Job) SaveCheckpoint(ctx context.Context, name string, v any) error {
 	if name == "" {
 		return errors.New("worker: a checkpoint needs a name")
@@ -49,7 +52,34 @@ func (j *Job) SaveCheckpoint(ctx context.Context, name string, v any) error {
 	if save == nil {
 		return nil
 	}
-	return save(ctx, name, b)
+	err = save(ctx, name, b)
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	switch {
+	case err != nil:
+		if j.unsaved == nil {
+			j.unsaved = map[string]bool{}
+		}
+		j.unsaved[name] = true
+	case bytes.Equal(j.checkpoints[name], b): // not replaced meanwhile by a value not saved
+		delete(j.unsaved, name)
+	}
+	return err
+}
+
+// unsavedCheckpoints returns the checkpoints whose latest value did not reach the job
+// store, nil when there are none.
+func (j *Job) unsavedCheckpoints() map[string]json.RawMessage {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if len(j.unsaved) == 0 {
+		return nil
+	}
+	out := make(map[string]json.RawMessage, len(j.unsaved))
+	for name := range j.unsaved {
+		out[name] = append(json.RawMessage(nil), j.checkpoints[name]...)
+	}
+	return out
 }
 
 // newJob is the handler's view of a claimed attempt.

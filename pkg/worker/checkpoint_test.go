@@ -76,7 +76,7 @@ func TestJobCheckpoints(t *testing.T) {
 	}
 
 	// The next attempt (on another worker) sees what reached the store.
-	if _, err := store.Reschedule(ctx, id, "w1", "transient", time.Now()); err != nil {
+	if _, err := store.Reschedule(ctx, id, "w1", "transient", time.Now(), nil); err != nil {
 		t.Fatal(err)
 	}
 	if err := job.SaveCheckpoint(ctx, "late", 1); !errors.Is(err, jobstore.ErrLeaseLost) {
@@ -124,5 +124,91 @@ func TestJobCheckpointsInMemory(t *testing.T) {
 	}
 	if err := j.SaveCheckpoint(context.Background(), "f", func() {}); err == nil {
 		t.Error("a value that is not JSON was saved")
+	}
+}
+
+// A checkpoint that could not be saved while PostgreSQL was unreachable is written with the
+// end of the attempt, rescheduled or finished: the next attempt finds it.
+func TestUnsavedCheckpointWrittenWithTheEnd(t *testing.T) {
+	t.Parallel()
+	dbURL := testenv.Schema(t)
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := testenv.NewProxy(t, u.Host)
+	u.Host = proxy.Addr()
+	ctx := context.Background()
+	store, err := jobstore.Open(ctx, jobstore.Config{URL: u.String(), MaxConns: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	if err := store.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	id := jobstore.JobID("src", "e1", "r")
+	if _, err := store.Record(ctx, jobstore.NewEvent{Source: "src", ID: "e1", Type: "t", Body: []byte(`{}`),
+		ContentType: "application/json", ReceivedAt: time.Now()},
+		[]jobstore.NewJob{{ID: id, Route: "r", State: jobstore.Queued, MaxAttempts: 3}}); err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.DiscardHandler)
+	w := &Worker{cfg: Config{Store: store, Owner: "w1", Lease: 3 * time.Second, Logger: log, Metrics: NewMetrics(nil),
+		BackoffBase: time.Millisecond, BackoffMax: time.Millisecond}}
+
+	// attempt claims the job, saves name = value with PostgreSQL unreachable (the save
+	// fails), and ends with runErr once PostgreSQL is back.
+	attempt := func(name, value string, runErr error) {
+		t.Helper()
+		var claimed jobstore.Job
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			if claimed, err = store.Claim(ctx, id, "w1", time.Minute); err == nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("claim: %v", err)
+			}
+		}
+		job := w.newJob(claimed)
+		proxy.Cut()
+		sctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+		err := job.SaveCheckpoint(sctx, name, json.RawMessage(value))
+		cancel()
+		proxy.Restore()
+		if err == nil {
+			t.Fatal("a checkpoint saved while PostgreSQL was unreachable")
+		}
+		if v, ok := job.Checkpoint(name); !ok || string(v) != value {
+			t.Fatalf("the attempt lost its own checkpoint: %s %v", v, ok)
+		}
+		fctx, fcancel := context.WithTimeout(ctx, 10*time.Second)
+		defer fcancel()
+		w.finish(fctx, log, job, claimed, Result{}, runErr, nil)
+	}
+
+	attempt("upload/result", `{"job_id":7}`, Transient(errors.New("ingest: 503")))
+	j, err := store.Get(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j.State != jobstore.Queued {
+		t.Fatalf("job %s after a transient failure, want queued", j.State)
+	}
+	if v := j.Checkpoints["upload/result"]; compact(v) != `{"job_id":7}` {
+		t.Errorf("rescheduled: checkpoint %s, want the one the attempt could not save", v)
+	}
+
+	attempt("upload/failed-run", `{"job_id":8}`, nil)
+	if j, err = store.Get(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if j.State != jobstore.Succeeded {
+		t.Fatalf("job %s, want succeeded", j.State)
+	}
+	for name, want := range map[string]string{"upload/result": `{"job_id":7}`, "upload/failed-run": `{"job_id":8}`} {
+		if v := j.Checkpoints[name]; compact(v) != want {
+			t.Errorf("finished: checkpoint %q = %s, want %s", name, v, want)
+		}
 	}
 }

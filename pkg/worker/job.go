@@ -45,6 +45,9 @@ type Job struct {
 	mu          sync.Mutex
 	log         strings.Builder
 	checkpoints map[string]json.RawMessage
+	// unsaved names the checkpoints whose latest value the job store has not got; the
+	// attempt's end writes them.
+	unsaved map[string]bool
 	// save writes a checkpoint to the job store; nil keeps checkpoints in memory only.
 	save func(ctx context.Context, name string, value json.RawMessage) error
 	// compute is the worker's semaphore of jobs computing (nil: no limit).

@@ -149,7 +149,8 @@ func (w *Worker) flushLog(ctx context.Context, job *Job) {
 }
 
 // finish records the attempt's end, retrying while PostgreSQL is unreachable so that a
-// finished job is not run again.
+// finished job is not run again. The checkpoints the attempt could not save are written in
+// the same statement, so that the next attempt (or an operator's retry) finds them.
 func (w *Worker) finish(ctx context.Context, log interface {
 	Info(string, ...any)
 	Warn(string, ...any)
@@ -194,13 +195,20 @@ func (w *Worker) finish(ctx context.Context, log interface {
 			job.Logf("failed: %s", msg)
 		}
 	}
+	cps := job.unsavedCheckpoints()
+	if len(cps) > 0 {
+		log.Info("writing the checkpoints not saved during the attempt with its end", "checkpoints", len(cps))
+	}
+	if outcome != nil {
+		outcome.Checkpoints = cps
+	}
 	for delay := 200 * time.Millisecond; ; delay = min(delay*2, 5*time.Second) {
 		w.flushLog(ctx, job)
 		var err error
 		if outcome != nil {
 			_, err = w.cfg.Store.Finish(ctx, j.ID, w.cfg.Owner, *outcome)
 		} else {
-			_, err = w.cfg.Store.Reschedule(ctx, j.ID, w.cfg.Owner, errText, *reschedule)
+			_, err = w.cfg.Store.Reschedule(ctx, j.ID, w.cfg.Owner, errText, *reschedule, cps)
 		}
 		switch {
 		case err == nil:

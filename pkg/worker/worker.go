@@ -26,7 +26,8 @@ type Store interface {
 	Claim(ctx context.Context, id uuid.UUID, owner string, lease time.Duration) (jobstore.Job, error)
 	Heartbeat(ctx context.Context, id uuid.UUID, owner string, lease time.Duration) (cancelRequested bool, err error)
 	Finish(ctx context.Context, id uuid.UUID, owner string, o jobstore.Outcome) (jobstore.Job, error)
-	Reschedule(ctx context.Context, id uuid.UUID, owner string, errText string, at time.Time) (jobstore.Job, error)
+	Reschedule(ctx context.Context, id uuid.UUID, owner string, errText string, at time.Time,
+		checkpoints map[string]json.RawMessage) (jobstore.Job, error)
 	ReclaimExpired(ctx context.Context, limit int) (requeued, failed int, err error)
 	// Ping reports whether the store answers.
 	Ping(ctx context.Context) error
