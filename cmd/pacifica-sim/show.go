@@ -125,9 +125,11 @@ func readTransaction(ctx context.Context, base string, id int64) (shownTransacti
 		return tx, fmt.Errorf("transaction %d not found", id)
 	}
 	tx.Transaction = txs[0]
-	if err := getJSON(ctx, base+"/trans_key_value?transaction_id="+sid, &tx.KeyValues); err != nil {
+	kvs, err := readKeyValues(ctx, base, sid)
+	if err != nil {
 		return tx, err
 	}
+	tx.KeyValues = kvs
 	if err := getJSON(ctx, base+"/files?transaction_id="+sid, &tx.Files); err != nil {
 		return tx, err
 	}
@@ -138,6 +140,50 @@ func readTransaction(ctx context.Context, base string, id int64) (shownTransacti
 		tx.Files = []shownFile{}
 	}
 	return tx, nil
+}
+
+// readKeyValues reads a transaction's key/values as metadata keeps them: its rows of
+// TransactionKeyValue, then each row's key and value text (values are text, whatever JSON
+// type the upload gave them).
+func readKeyValues(ctx context.Context, base, sid string) ([]shownKV, error) {
+	var rows []struct {
+		Key   int64 `json:"key"`
+		Value int64 `json:"value"`
+	}
+	if err := getJSON(ctx, base+"/trans_key_value?transaction_id="+sid, &rows); err != nil {
+		return nil, err
+	}
+	text := func(table, field string, id int64) (string, error) {
+		var objs []map[string]any
+		if err := getJSON(ctx, base+"/"+table+"?_id="+strconv.FormatInt(id, 10)+"&recursion_depth=0", &objs); err != nil {
+			return "", err
+		}
+		if len(objs) != 1 {
+			return "", fmt.Errorf("metadata: %s %d not found", table, id)
+		}
+		s, ok := objs[0][field].(string)
+		if !ok {
+			return "", fmt.Errorf("metadata: %s %d has no %s text", table, id, field)
+		}
+		return s, nil
+	}
+	out := make([]shownKV, 0, len(rows))
+	for _, r := range rows {
+		k, err := text("keys", "key", r.Key)
+		if err != nil {
+			return nil, err
+		}
+		v, err := text("values", "value", r.Value)
+		if err != nil {
+			return nil, err
+		}
+		b, err := json.Marshal(v)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, shownKV{Key: k, Value: b})
+	}
+	return out, nil
 }
 
 func getJSON(ctx context.Context, u string, v any) error {

@@ -13,7 +13,7 @@ import (
 )
 
 // MetadataHandler returns a read-only subset of Pacifica's metadata service, enough to show
-// a transaction:
+// a transaction and to find transactions by a key/value:
 //
 //	GET /transactions?_id=N          [{"_id", "submitter", "project", "instrument", ...,
 //	                                   "created", "updated", "deleted"}]
@@ -22,20 +22,30 @@ import (
 //	                                   "suspense_date"}], oldest first
 //	GET /files?transaction_id=N      [{"_id", "name", "subdir", "size", "hashtype", "hashsum",
 //	                                   "mimetype", "ctime", "mtime", "transaction_id", ...}]
-//	GET /trans_key_value?transaction_id=N  [{"transaction_id", "key", "value"}]
+//	GET /keys?key=K                  [{"_id", "key", "display_name", "description", "encoding",
+//	                                   "trans_links": [{"key_id", "value_id"}], "file_links",
+//	                                   "instrument_links", "created", "updated", "deleted"}]
+//	GET /values?value=V              the same, with "value"
+//	GET /trans_key_value?key=K&value=V  [{"_id", "transaction", "key", "value", "created",
+//	                                   "updated", "deleted"}]  (also ?transaction_id=N)
 //	GET /transactioninfo/by_id/N     {"_id", "submitter", "project", "instrument", ...,
 //	                                  "files": {"<file id>": {...}}, "key_values": {...}}
 //
-// The last is the real service's whole view of a transaction, shapes and errors included
-// (see serveTransactionInfo). For the first three, without a query parameter a list holds
-// every object, and the shapes are flat: the real
-// service keeps submitter, project and instrument in TransSIP and key/values in the Keys
-// and Values tables; here every value keeps the JSON type it was uploaded with. Other
-// methods answer 405.
+// Keys, values and key/value rows are the real service's (pacifica-metadata v0.13.0): a
+// list, [] with 200 when nothing matches; a key or value text is stored once and shared;
+// a value is Python's str() of the uploaded value; recursion_depth=0 leaves out the
+// *_links lists; a number parameter that is empty or not a number answers 500, as the
+// database layer does. The transaction view is the real one too, shapes and errors
+// included (see serveTransactionInfo). Without a query parameter a list holds every
+// object. /transactions?_id= and /files are flat: the real service keeps submitter, project
+// and instrument in TransSIP; there every value keeps the JSON type it was uploaded with.
+// Other methods answer 405.
 func (s *Sim) MetadataHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/transactions", s.metaGet(transactionObjects))
 	mux.HandleFunc("/files", s.metaGet(fileObjects))
+	mux.HandleFunc("/keys", s.metaGet(textObjects("key", func(t *kvTables) []*kvText { return t.keys })))
+	mux.HandleFunc("/values", s.metaGet(textObjects("value", func(t *kvTables) []*kvText { return t.values })))
 	mux.HandleFunc("/trans_key_value", s.metaGet(keyValueObjects))
 	mux.HandleFunc(transactionInfoPrefix, s.serveTransactionInfo)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -159,7 +169,7 @@ func transactionObjects(txs []Transaction, q url.Values) ([]any, error) {
 }
 
 func fileObjects(txs []Transaction, q url.Values) ([]any, error) {
-	txID, byTx, err := idParam(q, "transaction_id", "transaction")
+	txID, byTx, err := idParam(q, "transaction", "transaction_id")
 	if err != nil {
 		return nil, err
 	}
@@ -182,30 +192,6 @@ func fileObjects(txs []Transaction, q url.Values) ([]any, error) {
 					"ctime", "mtime", "transaction_id", "created", "updated", "deleted"},
 				Values: []any{jsonInt(f.ID), f.Name, f.Subdir, jsonInt(f.Size), f.HashType, f.HashSum,
 					f.MimeType, f.CTime, f.MTime, jsonInt(tx.ID), created, created, nil},
-			})
-		}
-	}
-	return out, nil
-}
-
-func keyValueObjects(txs []Transaction, q url.Values) ([]any, error) {
-	txID, byTx, err := idParam(q, "transaction_id", "transaction")
-	if err != nil {
-		return nil, err
-	}
-	out := []any{}
-	for _, tx := range txs {
-		if byTx && tx.ID != txID {
-			continue
-		}
-		for _, kv := range tx.KeyValues {
-			v, err := pyjson.Decode(kv.Value)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, &pyjson.Object{
-				Keys:   []string{"transaction_id", "key", "value"},
-				Values: []any{jsonInt(tx.ID), kv.Key, v},
 			})
 		}
 	}
