@@ -25,6 +25,12 @@ type UploadMeta struct {
 	// Fields are other Transactions.* fields, e.g. {"description", "\"...\""}.
 	Fields    []KeyValue
 	KeyValues []KeyValue
+	// IdentityKeys are not uploaded: they name the keys of KeyValues that tell this upload
+	// from the job's other uploads (an output's name, a failed run's mark), besides
+	// JobIDKey. UploadOnce uses them to recognise, in Pacifica metadata, an upload of an
+	// earlier attempt: a transaction is that upload when it has the same values for them,
+	// and has none of those the upload does not carry.
+	IdentityKeys []string
 }
 
 // KeyValue is a key with a JSON value.

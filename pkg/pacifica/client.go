@@ -39,11 +39,13 @@ func New(cfg Config) (*Client, error) {
 		return nil, err
 	}
 	c := caller{hc: hc, timeout: cfg.RequestTimeout}
+	md := &MetadataClient{c: c, base: strings.TrimRight(cfg.MetadataURL, "/"), maxBytes: MetadataMaxBytes}
 	return &Client{
-		Cart:          &CartClient{c: c, base: strings.TrimRight(cfg.DownloadURL, "/"), timeout: cfg.CartTimeout},
-		Ingest:        &IngestClient{c: c, uploadURL: cfg.UploadURL, statusURL: cfg.UploadStatusURL, timeout: cfg.IngestTimeout},
+		Cart: &CartClient{c: c, base: strings.TrimRight(cfg.DownloadURL, "/"), timeout: cfg.CartTimeout},
+		Ingest: &IngestClient{c: c, uploadURL: cfg.UploadURL, statusURL: cfg.UploadStatusURL, timeout: cfg.IngestTimeout,
+			metadata: md},
 		Notifications: &NotificationsClient{c: c, base: strings.TrimRight(cfg.NotificationsURL, "/")},
-		Metadata:      &MetadataClient{c: c, base: strings.TrimRight(cfg.MetadataURL, "/"), maxBytes: MetadataMaxBytes},
+		Metadata:      md,
 	}, nil
 }
 

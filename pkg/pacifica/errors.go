@@ -42,10 +42,11 @@ func (e *Error) Unwrap() error { return e.Err }
 // Retryable reports whether the call may succeed if tried again.
 func (e *Error) Retryable() bool { return e.Temporary }
 
-// IsRetryable reports whether err is a Pacifica failure worth retrying.
+// IsRetryable reports whether err is a Pacifica failure worth retrying: an error of the
+// chain says so with its Retryable method (*Error does).
 func IsRetryable(err error) bool {
-	var pe *Error
-	return errors.As(err, &pe) && pe.Temporary
+	var r interface{ Retryable() bool }
+	return errors.As(err, &r) && r.Retryable()
 }
 
 // transportError classifies an error of the HTTP round trip itself.

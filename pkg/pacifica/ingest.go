@@ -21,6 +21,9 @@ type IngestClient struct {
 	uploadURL string
 	statusURL string
 	timeout   time.Duration
+	// metadata finds the upload of an earlier attempt that ingest accepted without the
+	// attempt learning its job id (UploadOnce).
+	metadata *MetadataClient
 }
 
 // IngestState is ingest's answer about an upload job (§3.3).
@@ -55,6 +58,12 @@ func (c *IngestClient) Upload(ctx context.Context, dir string, meta UploadMeta) 
 // Content-Length; never a temporary file, never the whole bundle in memory) and returns the
 // upload's job id, which is the new transaction's id.
 func (c *IngestClient) Send(ctx context.Context, dir string, meta UploadMeta) (int64, error) {
+	return c.send(ctx, dir, meta, nil)
+}
+
+// send is Send, calling beforePost (when not nil) once the bundle is ready, right before
+// the request: an error of beforePost stops the upload before anything is sent.
+func (c *IngestClient) send(ctx context.Context, dir string, meta UploadMeta, beforePost func() error) (int64, error) {
 	op := fmtOp("upload %s", dir)
 	files, err := BundleFiles(dir)
 	if err != nil {
@@ -66,6 +75,11 @@ func (c *IngestClient) Send(ctx context.Context, dir string, meta UploadMeta) (i
 	size, err := BundleSize(files, meta)
 	if err != nil {
 		return 0, &Error{Service: ingest, Op: op, Err: err}
+	}
+	if beforePost != nil {
+		if err := beforePost(); err != nil {
+			return 0, err
+		}
 	}
 	pr, pw := io.Pipe()
 	go func() {

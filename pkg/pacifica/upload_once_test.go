@@ -28,6 +28,7 @@ type ledger struct {
 	polls   *atomic.Int64
 	pollsAt []int64
 	saveErr error
+	okSaves int // saves that succeed before saveErr applies
 	log     []string
 }
 
@@ -43,7 +44,7 @@ func (l *ledger) SaveCheckpoint(_ context.Context, name string, v any) error {
 	defer l.mu.Unlock()
 	l.saves = append(l.saves, name)
 	l.pollsAt = append(l.pollsAt, l.polls.Load())
-	if l.saveErr != nil {
+	if l.saveErr != nil && len(l.saves) > l.okSaves {
 		return l.saveErr
 	}
 	b, err := json.Marshal(v)
@@ -96,6 +97,8 @@ func startIngest(t *testing.T) *ingestSite {
 	}
 	t.Cleanup(func() { _ = sim.Close() })
 	s := &ingestSite{sim: sim}
+	md := httptest.NewServer(sim.MetadataHandler())
+	t.Cleanup(md.Close)
 	h := sim.IngestHandler()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/get_state" {
@@ -105,7 +108,8 @@ func startIngest(t *testing.T) *ingestSite {
 	}))
 	t.Cleanup(srv.Close)
 	client, err := pacifica.New(pacifica.Config{UploadURL: srv.URL + "/upload", UploadStatusURL: srv.URL + "/get_state",
-		DownloadURL: "http://127.0.0.1:1", NotificationsURL: "http://127.0.0.1:1", IngestTimeout: 20 * time.Second})
+		DownloadURL: "http://127.0.0.1:1", NotificationsURL: "http://127.0.0.1:1", MetadataURL: md.URL,
+		IngestTimeout: 20 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,11 +161,12 @@ func TestUploadOnceFirstTime(t *testing.T) {
 	if len(txs) != 1 || txs[0].ID != id {
 		t.Fatalf("%d transactions, want the one of job %d", len(txs), id)
 	}
-	if len(l.saves) != 1 || l.saves[0] != "upload/result" || l.jobID(t, "result") != id {
-		t.Errorf("saves %v, checkpoint %v; want upload/result = %d", l.saves, l.values, id)
+	// First the start, then the ingest job.
+	if len(l.saves) != 2 || l.saves[0] != "upload/result" || l.saves[1] != "upload/result" || l.jobID(t, "result") != id {
+		t.Errorf("saves %v, checkpoint %v; want upload/result twice, then = %d", l.saves, l.values, id)
 	}
-	if l.pollsAt[0] != 0 {
-		t.Errorf("the checkpoint was saved after %d get_state requests, want before the first", l.pollsAt[0])
+	if l.pollsAt[1] != 0 {
+		t.Errorf("the checkpoint was saved after %d get_state requests, want before the first", l.pollsAt[1])
 	}
 	if string(txs[0].KeyValues[0].Value) != `"6f1c0000-0000-5000-8000-000000000001"` || txs[0].KeyValues[0].Key != "dispatcher.job_id" {
 		t.Errorf("key/values %+v", txs[0].KeyValues)
@@ -272,7 +277,7 @@ func TestUploadOnceSaveFailureStillWaits(t *testing.T) {
 	defer cancel()
 	s := startIngest(t)
 	l := s.ledger(nil)
-	l.saveErr = errors.New("job store unreachable")
+	l.saveErr, l.okSaves = errors.New("job store unreachable"), 1 // the start is saved, not the job id
 	id, err := s.ingest.UploadOnce(ctx, l, "result", resultDir(t), meta("p"))
 	if err != nil {
 		t.Fatal(err)

@@ -300,6 +300,9 @@ func uploadMeta(in *event.Ingest, j *worker.Job, failure error) pacifica.UploadM
 		Submitter:  in.Transaction.Submitter.Raw(),
 		Project:    in.Transaction.Project.Raw(),
 		Instrument: in.Transaction.Instrument.Raw(),
+		// The result carries no dispatcher.status, the failed run's upload "failed": an
+		// earlier attempt's upload is told by it (pacifica.IngestClient.UploadOnce).
+		IdentityKeys: []string{StatusKey},
 	}
 	if id := in.Transaction.ID.Raw(); id != nil {
 		m.KeyValues = append(m.KeyValues, pacifica.KeyValue{Key: LineageKey, Value: id})

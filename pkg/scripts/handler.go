@@ -423,6 +423,9 @@ func uploadMeta(in *event.Ingest, j *worker.Job, u upload) pacifica.UploadMeta {
 		Submitter:  in.Transaction.Submitter.Raw(),
 		Project:    in.Transaction.Project.Raw(),
 		Instrument: in.Transaction.Instrument.Raw(),
+		// An earlier attempt's upload of this output is told by the output's name
+		// (pacifica.IngestClient.UploadOnce).
+		IdentityKeys: []string{OutputKey},
 	}
 	for _, kv := range u.kvs {
 		m.KeyValues = append(m.KeyValues, pacifica.KeyValue{Key: kv[0], Value: mustJSON(kv[1])})

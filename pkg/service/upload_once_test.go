@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"strings"
 	"syscall"
@@ -92,8 +93,12 @@ func TestWorkerKilledAfterUploadAcceptedUploadsOnce(t *testing.T) {
 		}
 		id = uuid.MustParse(page.Jobs[0].ID)
 		j, err := store.Get(context.Background(), id)
-		_, ok := j.Checkpoints[pacifica.UploadCheckpointPrefix+proxymod.UploadResult]
-		return err == nil && ok
+		// The start is recorded first, then the ingest job once ingest accepted the upload.
+		var cp struct {
+			JobID int64 `json:"job_id"`
+		}
+		raw, ok := j.Checkpoints[pacifica.UploadCheckpointPrefix+proxymod.UploadResult]
+		return err == nil && ok && json.Unmarshal(raw, &cp) == nil && cp.JobID > 0
 	})
 	if err := w1.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
