@@ -57,8 +57,9 @@ const saveTimeout = 30 * time.Second
 // unreachable for longer than the ledger retries, or the job's lease lost), the upload is
 // not sent again: UploadOnce still waits and returns the id, and reports the failure
 // through the ledger's Logf method when it has one (*worker.Job has; a worker writes the
-// id with the attempt's end). When ingest answers that it did not take the upload, or
-// cannot be reached at all, the start is cleared.
+// id with the attempt's end). When ingest answers that it did not take the upload (an
+// error status other than a proxy's 502 or 504), or cannot be reached at all, the start is
+// cleared.
 //
 // A later attempt reads the checkpoint:
 //   - An ingest job: UploadOnce asks ingest about it. Ingested or still in progress, it
@@ -150,11 +151,16 @@ func (c *IngestClient) record(ctx context.Context, ledger Ledger, name, key stri
 	}
 }
 
-// notTaken reports whether a failed send surely left nothing with ingest: ingest answered
-// with an error status (the upload was not queued), or the connection was refused.
+// notTaken reports whether a failed send surely left nothing with ingest: the connection
+// was refused, or an error status came back, except 502 and 504, which a fronting proxy
+// answers when it may have passed the upload on (the upstream reset or too slow).
 func notTaken(err error) bool {
 	var pe *Error
-	if errors.As(err, &pe) && pe.StatusCode != 0 && pe.StatusCode != http.StatusOK {
+	if errors.As(err, &pe) && pe.StatusCode != 0 {
+		switch pe.StatusCode {
+		case http.StatusOK, http.StatusBadGateway, http.StatusGatewayTimeout:
+			return false
+		}
 		return true
 	}
 	return errors.Is(err, syscall.ECONNREFUSED)

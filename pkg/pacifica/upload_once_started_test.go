@@ -182,3 +182,28 @@ func TestUploadOnceRefusedUploadClearsTheStart(t *testing.T) {
 		t.Errorf("the next attempt took %s and logged %q; want an upload at once", d, l.log)
 	}
 }
+
+// Ingest takes the upload but its answer is lost (a proxy answers 504): the start is kept,
+// and the next attempt finds the upload in metadata instead of sending it again.
+func TestUploadOnceLostAnswerFoundByTheNextAttempt(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s := startIngest(t)
+	s.sim.SetFault(pacificasim.ServiceIngest, pacificasim.Fault{Status: http.StatusGatewayTimeout, After: true, Count: 1, Path: "/upload"})
+	l := s.ledger(nil)
+	if _, err := s.ingest.UploadOnce(ctx, l, "result", resultDir(t), meta("p")); !pacifica.IsRetryable(err) {
+		t.Fatalf("UploadOnce with the answer lost: %v, want a retryable error", err)
+	}
+	var cp struct {
+		Started *time.Time `json:"started"`
+	}
+	if v, _ := l.Checkpoint("upload/result"); json.Unmarshal(v, &cp) != nil || cp.Started == nil {
+		t.Fatalf("checkpoint %s, want the start kept", v)
+	}
+	id, err := s.ingest.UploadOnce(ctx, l, "result", resultDir(t), meta("p"))
+	txs := s.sim.Transactions()
+	if err != nil || len(txs) != 1 || txs[0].ID != id || l.jobID(t, "result") != id {
+		t.Errorf("UploadOnce = %d, %v; %d transactions; want the one ingest took", id, err, len(txs))
+	}
+}

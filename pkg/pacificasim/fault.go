@@ -33,6 +33,10 @@ type Fault struct {
 	// Path limits the fault to requests of this URL path (e.g. "/get_state"); other
 	// requests are answered normally and not counted. Empty: every request.
 	Path string
+	// After serves the request first and then answers Status (and Body) in place of the
+	// real answer, which is lost: the service did the work but the client never learns it,
+	// as when a fronting proxy gives up (504) while the service is still answering.
+	After bool
 }
 
 type faultState struct {
@@ -113,6 +117,9 @@ func (s *Sim) withFaults(service string, h http.Handler) http.Handler {
 			h.ServeHTTP(w, r)
 			return
 		}
+		if f.After {
+			h.ServeHTTP(&discardAnswer{header: http.Header{}}, r)
+		}
 		s.log.Info("fault", "service", service, "method", r.Method, "path", r.URL.Path, "status", f.Status)
 		if f.Body != "" {
 			w.Header().Set("Content-Type", "application/json")
@@ -123,3 +130,10 @@ func (s *Sim) withFaults(service string, h http.Handler) http.Handler {
 		writeError(w, f.Status, http.StatusText(f.Status))
 	})
 }
+
+// discardAnswer is a ResponseWriter that throws the answer away.
+type discardAnswer struct{ header http.Header }
+
+func (d *discardAnswer) Header() http.Header         { return d.header }
+func (d *discardAnswer) Write(b []byte) (int, error) { return len(b), nil }
+func (d *discardAnswer) WriteHeader(int)             {}

@@ -144,3 +144,32 @@ func TestProxymodOperatorRetryKeepsFailedRunUpload(t *testing.T) {
 	}
 	checkOneResult(t, s, src, j)
 }
+
+// The first attempt's upload reaches ingest, which stores it, but the answer never comes
+// back (a proxy answers 504): the attempt has no ingest job id to record, only the upload's
+// start. The retry finds the upload in Pacifica metadata by the job's dispatcher.job_id
+// and reuses it: exactly one upload for the job.
+func TestProxymodLostUploadAnswerUploadsOnce(t *testing.T) {
+	t.Parallel()
+	s := startSite(t)
+	h := startHarness(t, func(c *Config) { s.workerConfig(t, c) })
+	s.subscribe(t, h)
+	src := s.upload(t, map[string]string{"loose_coupling": ""}, nil)
+	// The next upload is the first attempt's.
+	s.sim.SetFault(pacificasim.ServiceIngest, pacificasim.Fault{Status: http.StatusGatewayTimeout, After: true, Count: 1, Path: "/upload"})
+
+	j := h.jobOf(src, 60*time.Second)
+	if j.State != "succeeded" || j.Attempts != 2 {
+		t.Fatalf("job %s after %d attempts: %s", j.State, j.Attempts, j.Error)
+	}
+	if j.History[0].Outcome != "retry" || !strings.Contains(j.History[0].Error, "504") {
+		t.Errorf("first attempt %+v, want a retry naming the lost answer's 504", j.History[0])
+	}
+	if res := s.resultsOfJob(j.ID); len(res) != 1 {
+		t.Errorf("%d transactions carry the job's id, want 1", len(res))
+	}
+	checkOneResult(t, s, src, j)
+	if !strings.Contains(j.Logs, "found in Pacifica metadata and reused") {
+		t.Errorf("the job's log does not say the upload was found and reused:\n%s", j.Logs)
+	}
+}
