@@ -32,7 +32,7 @@ type Config struct {
 	Key              string        `envconfig:"AUTHENTICATION_KEY" desc:"clientssl: client key (PEM file)"`
 	RequestTimeout   time.Duration `envconfig:"PACIFICA_REQUEST_TIMEOUT" default:"30s" desc:"time limit of one call to a Pacifica service (streams excepted)"`
 	CartTimeout      time.Duration `envconfig:"CART_TIMEOUT" default:"180s" desc:"how long a cart may take to become ready"`
-	IngestTimeout    time.Duration `envconfig:"INGEST_TIMEOUT" default:"10m" desc:"how long an upload may take to be ingested"`
+	IngestTimeout    time.Duration `envconfig:"INGEST_TIMEOUT" default:"10m" desc:"how long an upload may take to be ingested; a retry waits as long after an earlier attempt started an upload it did not record, for it to appear in metadata"`
 }
 
 // Validate checks the configuration, naming the variable at fault.
