@@ -8,9 +8,11 @@ import (
 	"strings"
 )
 
-// Auth is the optional authentication of the sender, in the two forms a Pacifica
-// subscription can carry (PROTOCOLS.md §1.5): basic credentials, or an Authorization header
-// with a type and credentials (e.g. "Bearer xyz"). The zero value accepts every sender.
+// Auth is the authentication of a client, in the two forms a Pacifica subscription can
+// carry: basic credentials, or an Authorization header with a type and credentials (e.g.
+// "Bearer xyz"). The zero value and Type "none" accept every client; a program that serves
+// the internet should say so with "none" rather than leave it unset (the service refuses to
+// start a receiver whose authentication is not set).
 type Auth struct {
 	// Type is "" or "none", "basic", or "header".
 	Type string
@@ -26,23 +28,38 @@ func (a Auth) Validate() error {
 	case "", "none":
 		return nil
 	case "basic":
-		if a.Username == "" {
-			return fmt.Errorf("receiver auth: basic needs a username")
+		switch {
+		case a.Username == "":
+			return fmt.Errorf("basic needs a user name")
+		case strings.Contains(a.Username, ":"):
+			return fmt.Errorf("basic: a user name cannot hold ':'")
+		case a.Password == "":
+			return fmt.Errorf("basic needs a password (an empty one would let anyone who knows the user name in)")
 		}
 		return nil
 	case "header":
 		if f := strings.Fields(a.Header); len(f) != 2 {
-			return fmt.Errorf("receiver auth: header needs \"<type> <credentials>\", e.g. \"Bearer xyz\"")
+			return fmt.Errorf("header needs \"<type> <credentials>\", both not empty, e.g. \"Bearer xyz\"")
 		}
 		return nil
 	}
-	return fmt.Errorf("receiver auth: unknown type %q (want none, basic or header)", a.Type)
+	return fmt.Errorf("unknown type %q (want none, basic or header)", a.Type)
 }
 
 // Enabled reports whether senders must authenticate.
 func (a Auth) Enabled() bool {
 	t := strings.ToLower(a.Type)
 	return t != "" && t != "none"
+}
+
+// Challenge is the WWW-Authenticate value of a 401 answer.
+func (a Auth) Challenge() string {
+	if strings.EqualFold(a.Type, "header") {
+		if f := strings.Fields(a.Header); len(f) == 2 {
+			return f[0] + ` realm="pacifica-dispatcher"`
+		}
+	}
+	return `Basic realm="pacifica-dispatcher"`
 }
 
 // Check reports whether the request carries the configured credentials.

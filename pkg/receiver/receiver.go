@@ -53,7 +53,7 @@ func New(cfg Config) (*Receiver, error) {
 		return nil, errors.New("receiver: no intake")
 	}
 	if err := cfg.Auth.Validate(); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("receiver: sender authentication: %w", err)
 	}
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = DefaultMaxBodyBytes
@@ -84,7 +84,7 @@ func (rc *Receiver) Register(mux *http.ServeMux) {
 func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if rc.cfg.Auth.Enabled() && !rc.cfg.Auth.Check(r) {
 		rc.cfg.Metrics.observe("", outcomeUnauthorized)
-		w.Header().Set("WWW-Authenticate", `Basic realm="pacifica-dispatcher"`)
+		w.Header().Set("WWW-Authenticate", rc.cfg.Auth.Challenge())
 		writeError(w, http.StatusUnauthorized, "the request does not carry the credentials configured for senders")
 		return
 	}

@@ -92,7 +92,8 @@ func TestSenderAuthentication(t *testing.T) {
 
 func TestAuthConfigurationChecked(t *testing.T) {
 	t.Parallel()
-	for _, a := range []Auth{{Type: "basic"}, {Type: "header", Header: "xyz"}, {Type: "kerberos"}} {
+	for _, a := range []Auth{{Type: "basic"}, {Type: "basic", Username: "pacifica"}, {Type: "basic", Username: "a:b", Password: "x"},
+		{Type: "header", Header: "xyz"}, {Type: "header", Header: "Bearer "}, {Type: "kerberos"}} {
 		if _, err := New(Config{Intake: &fakeIntake{}, Auth: a}); err == nil {
 			t.Errorf("auth %+v accepted", a)
 		}

@@ -25,17 +25,29 @@ type Store interface {
 	Retry(ctx context.Context, id uuid.UUID) (jobstore.Job, error)
 }
 
-// Authorizer decides whether a request may change jobs (cancel, retry). Nil allows all.
+// Authorizer decides whether a request carries the credentials it wants. One that is not
+// Enabled lets every request through (receiver.Auth with Type "none" is one).
 type Authorizer interface {
 	Check(r *http.Request) bool
 	Enabled() bool
 }
 
+// DefaultAdminDisabled is the error of an operator action when no Admin is configured.
+const DefaultAdminDisabled = "operator actions are disabled: no operator credentials are configured"
+
 // Config configures the API. Store is required.
 type Config struct {
 	Store Store
-	// Admin guards cancel and retry when it is enabled.
+	// Admin guards the operator actions (cancel, retry). Nil disables them: they are
+	// answered 403 with AdminDisabled. An Admin that is not Enabled opens them to anyone.
 	Admin Authorizer
+	// AdminDisabled is the error of a 403 answer when Admin is nil, saying how to enable
+	// operator actions (default DefaultAdminDisabled).
+	AdminDisabled string
+	// Read guards the read endpoints (every GET route of the API, and those wrapped with
+	// ReadOnly) when it is Enabled; nil leaves them open. The operator credentials are
+	// accepted too.
+	Read Authorizer
 	// Timeout bounds each request's database work (default 10s).
 	Timeout time.Duration
 	// ScriptRoutePrefix starts the route names of script jobs, which GET /scriptlog shows
@@ -65,6 +77,9 @@ func New(cfg Config) (*API, error) {
 	if cfg.AppName == "" {
 		cfg.AppName = "pacifica-dispatcher-go"
 	}
+	if cfg.AdminDisabled == "" {
+		cfg.AdminDisabled = DefaultAdminDisabled
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -73,15 +88,47 @@ func New(cfg Config) (*API, error) {
 
 // Register adds the API's routes to mux.
 func (a *API) Register(mux *http.ServeMux) {
-	mux.HandleFunc("GET /jobs", a.listJobs)
-	mux.HandleFunc("GET /jobs/{id}", a.withJob(http.StatusBadRequest, a.getJob))
+	read := func(pattern string, h http.HandlerFunc) { mux.Handle(pattern, a.ReadOnly(h)) }
+	read("GET /jobs", a.listJobs)
+	read("GET /jobs/{id}", a.withJob(http.StatusBadRequest, a.getJob))
 	mux.HandleFunc("POST /jobs/{id}/cancel", a.change(a.cfg.Store.Cancel))
 	mux.HandleFunc("POST /jobs/{id}/retry", a.change(a.cfg.Store.Retry))
-	mux.HandleFunc("GET /status/{id}", a.withJob(http.StatusUnprocessableEntity, a.compatStatus))
-	mux.HandleFunc("GET /get/{id}", a.withJob(http.StatusUnprocessableEntity, a.compatGet))
-	mux.HandleFunc("GET /{$}", a.compatList)
-	mux.HandleFunc("GET /scriptlog", a.scriptLogs)
-	mux.HandleFunc("GET /scriptlog/{id}", a.withJob(http.StatusNotFound, a.scriptLog))
+	read("GET /status/{id}", a.withJob(http.StatusUnprocessableEntity, a.compatStatus))
+	read("GET /get/{id}", a.withJob(http.StatusUnprocessableEntity, a.compatGet))
+	read("GET /{$}", a.compatList)
+	read("GET /scriptlog", a.scriptLogs)
+	read("GET /scriptlog/{id}", a.withJob(http.StatusNotFound, a.scriptLog))
+}
+
+// ReadOnly guards h with the read credentials (Config.Read), which the operator
+// credentials also satisfy: without them the request is answered 401.
+func (a *API) ReadOnly(h http.Handler) http.Handler {
+	if a.cfg.Read == nil || !a.cfg.Read.Enabled() {
+		return h
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !a.cfg.Read.Check(r) && !a.isAdmin(r) {
+			challenge(w, a.cfg.Read)
+			writeError(w, http.StatusUnauthorized, "this needs the read credentials (or the operator credentials)")
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// isAdmin reports whether r carries the operator credentials (an open Admin gives no
+// credentials, so it does not count).
+func (a *API) isAdmin(r *http.Request) bool {
+	return a.cfg.Admin != nil && a.cfg.Admin.Enabled() && a.cfg.Admin.Check(r)
+}
+
+// challenge sets the WWW-Authenticate header of a 401 answer.
+func challenge(w http.ResponseWriter, az Authorizer) {
+	c := `Basic realm="pacifica-dispatcher"`
+	if ch, ok := az.(interface{ Challenge() string }); ok {
+		c = ch.Challenge()
+	}
+	w.Header().Set("WWW-Authenticate", c)
 }
 
 // withJob serves a request about the job named by {id}: an id that is not a UUID is
@@ -159,8 +206,12 @@ func (a *API) listJobs(w http.ResponseWriter, r *http.Request) {
 // change serves an operator's action on a job.
 func (a *API) change(do func(context.Context, uuid.UUID) (jobstore.Job, error)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if a.cfg.Admin != nil && a.cfg.Admin.Enabled() && !a.cfg.Admin.Check(r) {
-			w.Header().Set("WWW-Authenticate", `Basic realm="pacifica-dispatcher"`)
+		switch {
+		case a.cfg.Admin == nil:
+			writeError(w, http.StatusForbidden, a.cfg.AdminDisabled)
+			return
+		case a.cfg.Admin.Enabled() && !a.cfg.Admin.Check(r):
+			challenge(w, a.cfg.Admin)
 			writeError(w, http.StatusUnauthorized, "this action needs the operator credentials")
 			return
 		}
