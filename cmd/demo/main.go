@@ -140,6 +140,9 @@ func run(ctx context.Context, out io.Writer) error {
 	scale := devenv.EnvOr("DEMO_SLEEP_SCALE", "0.05")
 	cfg.DatabaseURL = devenv.WithSearchPath(dbURL, schema)
 	cfg.BrokerURL, cfg.ListenAddr, cfg.Role = mqURL, "127.0.0.1:0", service.RoleAll
+	// Notifications authenticates its deliveries, as it should in production.
+	sender := devenv.NewSender()
+	cfg.ReceiverAuthType, cfg.ReceiverAuthUsername, cfg.ReceiverAuthPassword = "basic", sender.Username, sender.Password
 	cfg.BrokerQueuePrefix, cfg.BrokerExchange = "demo."+tok, "demo."+tok
 	cfg.DataDir, cfg.ProxymodPython = dataDir, python
 	cfg.ProxymodEnv = []string{"PYTHONPATH=" + standIn, "PROXYMOD_SLEEP_SCALE=" + scale}
@@ -185,7 +188,7 @@ func run(ctx context.Context, out io.Writer) error {
 		return err
 	}
 	sub, err := pc.Notifications.Create(ctx, "dispatcher", pacifica.Subscription{Name: proxymod.RouteName,
-		JSONPath: proxymod.RouteText, TargetURL: base + "/receive"})
+		JSONPath: proxymod.RouteText, TargetURL: base + "/receive", Auth: sender.Subscription()})
 	if err != nil {
 		return err
 	}

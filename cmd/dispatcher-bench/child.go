@@ -1,10 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -40,11 +42,23 @@ func dispatcherBinary(ctx context.Context, bin, dir string) (string, error) {
 // dispatcherProc is `dispatcher serve` running as a child process of the benchmark, so that
 // its memory is its own.
 type dispatcherProc struct {
-	cmd  *exec.Cmd
-	base string // http://127.0.0.1:port
-	log  *tailBuffer
-	done chan struct{}
-	err  error // of Wait, once done is closed
+	cmd    *exec.Cmd
+	base   string // http://127.0.0.1:port
+	sender devenv.Sender
+	log    *tailBuffer
+	done   chan struct{}
+	err    error // of Wait, once done is closed
+}
+
+// post delivers an event to the dispatcher's receiver, with the senders' credentials.
+func (p *dispatcherProc) post(ctx context.Context, client *http.Client, body []byte) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.base+"/receive", bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	p.sender.Authorize(req)
+	return client.Do(req)
 }
 
 // dispatcherEnv is the environment of a benchmark dispatcher: a private schema and queues
@@ -66,9 +80,9 @@ func startDispatcher(ctx context.Context, bin string, env []string) (*dispatcher
 		return nil, err
 	}
 	addr := "127.0.0.1:" + strconv.Itoa(port)
-	p := &dispatcherProc{base: "http://" + addr, log: &tailBuffer{max: 8 << 10}, done: make(chan struct{})}
+	p := &dispatcherProc{base: "http://" + addr, sender: devenv.NewSender(), log: &tailBuffer{max: 8 << 10}, done: make(chan struct{})}
 	p.cmd = exec.Command(bin, "serve")
-	p.cmd.Env = append(env, "LISTEN_ADDR="+addr)
+	p.cmd.Env = append(append(env, p.sender.Env()...), "LISTEN_ADDR="+addr)
 	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
 	if err := p.cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start the dispatcher: %w", err)

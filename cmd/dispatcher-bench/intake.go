@@ -114,9 +114,7 @@ func measureIntake(ctx context.Context, env *benchEnv, d time.Duration, levels [
 			return f, err
 		}
 		r, err := load(ctx, c, d, func(ctx context.Context) error {
-			req, _ := http.NewRequestWithContext(ctx, http.MethodPost, proc.base+"/receive", bytes.NewReader(next()))
-			req.Header.Set("Content-Type", "application/json")
-			resp, err := client.Do(req)
+			resp, err := proc.post(ctx, client, next())
 			if err != nil {
 				return err
 			}

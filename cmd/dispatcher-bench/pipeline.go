@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net/http"
@@ -137,7 +136,7 @@ func pipelineRun(ctx context.Context, env *benchEnv, python, standIn string, n, 
 	}
 	start := time.Now()
 	for _, ev := range events {
-		resp, err := http.Post(proc.base+"/receive", "application/json", bytes.NewReader(ev))
+		resp, err := proc.post(ctx, http.DefaultClient, ev)
 		if err != nil {
 			return res, err
 		}

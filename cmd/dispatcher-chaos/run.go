@@ -75,6 +75,8 @@ func chaosRun(ctx context.Context, o options, dir string, out io.Writer) (bool, 
 	if err != nil {
 		return false, err
 	}
+	snd := devenv.NewSender()
+	env = append(env, snd.Env()...)
 	fl := newFleet(bin, dir, env, logf)
 	defer fl.stopAll(15 * time.Second)
 	recv, err := fl.start("receiver", "receiver", "")
@@ -104,7 +106,7 @@ func chaosRun(ctx context.Context, o options, dir string, out io.Writer) (bool, 
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		outcomes = newSender(base+"/receive", o.concurrency, o.rate).run(ctx, plan)
+		outcomes = newSender(base+"/receive", snd, o.concurrency, o.rate).run(ctx, plan)
 		sendEnd = time.Now()
 		logf("all %d deliveries answered", len(outcomes))
 	}()

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/pacifica/pacifica-dispatcher-go/cmd/internal/devenv"
 )
 
 // outcome is what became of one delivery.
@@ -39,16 +41,17 @@ type failure struct {
 // (Retry-After, at most 5 s), up to maxTries; every failed try is counted.
 type sender struct {
 	url         string
+	auth        devenv.Sender
 	concurrency int
 	rate        float64 // deliveries per second; 0: as fast as the receiver answers
 	maxTries    int
 	client      *http.Client
 }
 
-func newSender(url string, concurrency int, rate float64) *sender {
+func newSender(url string, auth devenv.Sender, concurrency int, rate float64) *sender {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = concurrency
-	return &sender{url: url, concurrency: concurrency, rate: rate, maxTries: 30,
+	return &sender{url: url, auth: auth, concurrency: concurrency, rate: rate, maxTries: 30,
 		client: &http.Client{Transport: tr, Timeout: 60 * time.Second}}
 }
 
@@ -154,6 +157,7 @@ func (s *sender) post(ctx context.Context, body []byte) (int, time.Duration, ans
 		return 0, 0, a, err
 	}
 	req.Header.Set("Content-Type", "application/json")
+	s.auth.Authorize(req)
 	resp, err := s.client.Do(req)
 	if err != nil {
 		return 0, 0, a, err

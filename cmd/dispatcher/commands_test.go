@@ -33,6 +33,7 @@ func TestConfigCommands(t *testing.T) {
 // would not be.
 func TestConfigCheckSandbox(t *testing.T) {
 	t.Setenv("SCRIPT_DIR", t.TempDir())
+	t.Setenv("RECEIVER_AUTH_TYPE", "none")
 	for mode, want := range map[string]string{"bwrap": "sandbox: bubblewrap", "off": "WARNING: models and scripts would run without a sandbox: SANDBOX=off"} {
 		t.Run(mode, func(t *testing.T) {
 			t.Setenv("SANDBOX", mode)
@@ -46,6 +47,35 @@ func TestConfigCheckSandbox(t *testing.T) {
 	var out, errOut bytes.Buffer
 	if code := run(context.Background(), []string{"config", "check"}, nil, &out, &errOut); code != 1 || !strings.Contains(errOut.String(), "SANDBOX") {
 		t.Errorf("config check, SANDBOX=docker: %d %q", code, errOut.String())
+	}
+}
+
+// config check says who may post events, act on jobs and read them, warning about what is
+// open to anyone, and refuses a receiver whose sender authentication is not set.
+func TestConfigCheckAccess(t *testing.T) {
+	t.Setenv("SCRIPT_DIR", t.TempDir())
+	t.Setenv("SANDBOX", "off")
+	var out, errOut bytes.Buffer
+	if code := run(context.Background(), []string{"config", "check"}, nil, &out, &errOut); code != 1 ||
+		!strings.Contains(errOut.String(), "RECEIVER_AUTH_TYPE: not set") || !strings.Contains(errOut.String(), "RECEIVER_AUTH_TYPE=none") {
+		t.Errorf("config check without sender authentication: %d %q", code, errOut.String())
+	}
+	t.Setenv("RECEIVER_AUTH_TYPE", "none")
+	t.Setenv("ADMIN_AUTH_TYPE", "none")
+	out.Reset()
+	if code := run(context.Background(), []string{"config", "check"}, nil, &out, &errOut); code != 0 ||
+		!strings.Contains(out.String(), "WARNING: the receiver accepts events from anyone") ||
+		!strings.Contains(out.String(), "WARNING: operator actions (cancel, retry) are open to anyone") {
+		t.Errorf("config check with none: %d %q", code, out.String())
+	}
+	t.Setenv("RECEIVER_AUTH_TYPE", "")
+	t.Setenv("RECEIVER_AUTH_HEADER", "Bearer xyz")
+	t.Setenv("ADMIN_AUTH_TYPE", "")
+	out.Reset()
+	if code := run(context.Background(), []string{"config", "check"}, nil, &out, &errOut); code != 0 ||
+		!strings.Contains(out.String(), "event senders: header authentication") ||
+		!strings.Contains(out.String(), "operator actions: disabled") || strings.Contains(out.String(), "WARNING: the receiver") {
+		t.Errorf("config check with sender credentials: %d %q", code, out.String())
 	}
 }
 
@@ -72,7 +102,8 @@ func TestRoutesCommand(t *testing.T) {
 		strings.Contains(out.String(), "hidden") {
 		t.Errorf("routes printed:\n%s", out.String())
 	}
-	// A filter that does not parse: routes and config check both name the script.
+	// A filter that does not parse: routes and config check both name the script (config
+	// check also says that the receiver's authentication is not set).
 	if err := os.WriteFile(ini, []byte("[reduce]\nrouter_jsonpath = $[?(\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}

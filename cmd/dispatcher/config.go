@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 
@@ -30,7 +31,17 @@ func runConfig(ctx context.Context, args []string, _ io.Reader, stdout, stderr i
 	case len(args) == 1 && args[0] == "check":
 		cfg, err := service.Load()
 		if err == nil {
-			_, _, err = service.LoadRoutes(cfg)
+			_, _, rerr := service.LoadRoutes(cfg)
+			err = errors.Join(cfg.CheckAccess(), rerr)
+		}
+		if err == nil {
+			lines, warn := cfg.AccessSummary()
+			for i, l := range lines {
+				if warn[i] {
+					l = "WARNING: " + l
+				}
+				fmt.Fprintln(stdout, l)
+			}
 		}
 		if err == nil && cfg.Role != service.RoleReceiver {
 			var sb *sandbox.Sandbox

@@ -17,7 +17,6 @@ import (
 	"github.com/kelseyhightower/envconfig"
 
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/pacifica"
-	"github.com/pacifica/pacifica-dispatcher-go/pkg/receiver"
 )
 
 // Roles a process can take.
@@ -39,15 +38,20 @@ type Config struct {
 
 	MaxEventBytes int64 `envconfig:"MAX_EVENT_BYTES" default:"16777216" desc:"largest event body accepted; larger ones are answered 413"`
 
-	ReceiverAuthType     string `envconfig:"RECEIVER_AUTH_TYPE" default:"none" desc:"authentication of event senders: none, basic or header"`
+	ReceiverAuthType     string `envconfig:"RECEIVER_AUTH_TYPE" desc:"authentication of event senders, required by the receiver: basic or header (when empty, taken from the credentials set), or none to accept events from anyone (a warning at start); unset without credentials stops the start"`
 	ReceiverAuthUsername string `envconfig:"RECEIVER_AUTH_USERNAME" desc:"basic: the user name senders must give (or RECEIVER_AUTH_USERNAME_FILE: a file holding it)"`
-	ReceiverAuthPassword string `envconfig:"RECEIVER_AUTH_PASSWORD" desc:"basic: the password senders must give (or RECEIVER_AUTH_PASSWORD_FILE: a file holding it)"`
+	ReceiverAuthPassword string `envconfig:"RECEIVER_AUTH_PASSWORD" desc:"basic: the password senders must give, not empty (or RECEIVER_AUTH_PASSWORD_FILE: a file holding it)"`
 	ReceiverAuthHeader   string `envconfig:"RECEIVER_AUTH_HEADER" desc:"header: the whole Authorization value senders must give, e.g. \"Bearer xyz\" (or RECEIVER_AUTH_HEADER_FILE: a file holding it)"`
 
-	AdminAuthType     string `envconfig:"ADMIN_AUTH_TYPE" default:"none" desc:"authentication of operator actions (cancel, retry): none, basic or header"`
+	AdminAuthType     string `envconfig:"ADMIN_AUTH_TYPE" desc:"authentication of operator actions (cancel, retry): basic or header (when empty, taken from the credentials set); without credentials operator actions are answered 403; none opens them to anyone (a warning at start)"`
 	AdminAuthUsername string `envconfig:"ADMIN_AUTH_USERNAME" desc:"basic: the operator user name (or ADMIN_AUTH_USERNAME_FILE: a file holding it)"`
-	AdminAuthPassword string `envconfig:"ADMIN_AUTH_PASSWORD" desc:"basic: the operator password (or ADMIN_AUTH_PASSWORD_FILE: a file holding it)"`
+	AdminAuthPassword string `envconfig:"ADMIN_AUTH_PASSWORD" desc:"basic: the operator password, not empty (or ADMIN_AUTH_PASSWORD_FILE: a file holding it)"`
 	AdminAuthHeader   string `envconfig:"ADMIN_AUTH_HEADER" desc:"header: the whole Authorization value operators must give (or ADMIN_AUTH_HEADER_FILE: a file holding it)"`
+
+	ReadAuthType     string `envconfig:"READ_AUTH_TYPE" desc:"authentication of the read endpoints (GET /jobs, /jobs/{id}, /status, /get, /scriptlog, /routes, /): basic or header (when empty, taken from the credentials set), also satisfied by the operator credentials; unset or none leaves them open"`
+	ReadAuthUsername string `envconfig:"READ_AUTH_USERNAME" desc:"basic: the user name readers must give (or READ_AUTH_USERNAME_FILE: a file holding it)"`
+	ReadAuthPassword string `envconfig:"READ_AUTH_PASSWORD" desc:"basic: the password readers must give, not empty (or READ_AUTH_PASSWORD_FILE: a file holding it)"`
+	ReadAuthHeader   string `envconfig:"READ_AUTH_HEADER" desc:"header: the whole Authorization value readers must give (or READ_AUTH_HEADER_FILE: a file holding it)"`
 
 	BrokerExchange    string `envconfig:"BROKER_EXCHANGE" default:"pacifica.dispatcher" desc:"RabbitMQ exchange (direct, durable)"`
 	BrokerQueuePrefix string `envconfig:"BROKER_QUEUE_PREFIX" default:"pacifica.dispatcher" desc:"prefix of the queue names (<prefix>.jobs, <prefix>.intake, <prefix>.dead)"`
@@ -117,6 +121,8 @@ func (c *Config) secrets() map[string]*string {
 		"RECEIVER_AUTH_USERNAME": &c.ReceiverAuthUsername, "RECEIVER_AUTH_PASSWORD": &c.ReceiverAuthPassword,
 		"RECEIVER_AUTH_HEADER": &c.ReceiverAuthHeader, "ADMIN_AUTH_USERNAME": &c.AdminAuthUsername,
 		"ADMIN_AUTH_PASSWORD": &c.AdminAuthPassword, "ADMIN_AUTH_HEADER": &c.AdminAuthHeader,
+		"READ_AUTH_USERNAME": &c.ReadAuthUsername, "READ_AUTH_PASSWORD": &c.ReadAuthPassword,
+		"READ_AUTH_HEADER":        &c.ReadAuthHeader,
 		"AUTHENTICATION_USERNAME": &c.Username, "AUTHENTICATION_PASSWORD": &c.Password,
 	}
 }
@@ -212,12 +218,7 @@ func (c Config) Validate() error {
 	if c.MaxEventBytes < 1024 {
 		bad("MAX_EVENT_BYTES", "%d is too small (at least 1024)", c.MaxEventBytes)
 	}
-	if err := c.ReceiverAuth().Validate(); err != nil {
-		bad("RECEIVER_AUTH_TYPE", "%v", err)
-	}
-	if err := c.AdminAuth().Validate(); err != nil {
-		bad("ADMIN_AUTH_TYPE", "%v", err)
-	}
+	errs = append(errs, c.validateAuth()...)
 	if c.BrokerQueueType != "quorum" && c.BrokerQueueType != "classic" {
 		bad("BROKER_QUEUE_TYPE", "%q: want quorum or classic", c.BrokerQueueType)
 	}
@@ -315,18 +316,6 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("configuration: %w", err))
 	}
 	return errors.Join(errs...)
-}
-
-// ReceiverAuth is the sender authentication of the receiver.
-func (c Config) ReceiverAuth() receiver.Auth {
-	return receiver.Auth{Type: c.ReceiverAuthType, Username: c.ReceiverAuthUsername,
-		Password: c.ReceiverAuthPassword, Header: c.ReceiverAuthHeader}
-}
-
-// AdminAuth is the authentication of operator actions.
-func (c Config) AdminAuth() receiver.Auth {
-	return receiver.Auth{Type: c.AdminAuthType, Username: c.AdminAuthUsername,
-		Password: c.AdminAuthPassword, Header: c.AdminAuthHeader}
 }
 
 // catchUpStart parses CATCHUP_START.

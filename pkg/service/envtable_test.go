@@ -93,6 +93,16 @@ func TestSecretsFromFiles(t *testing.T) {
 			if name == "BROKER_URL" {
 				value = "amqp://u:p@mq.example:5672/"
 			}
+			// A set of credentials is complete or refused: give the other half.
+			if prefix, ok := strings.CutSuffix(name, "_AUTH_USERNAME"); ok {
+				t.Setenv(prefix+"_AUTH_PASSWORD", "pw")
+			}
+			if prefix, ok := strings.CutSuffix(name, "_AUTH_PASSWORD"); ok {
+				t.Setenv(prefix+"_AUTH_USERNAME", "user")
+			}
+			if strings.HasSuffix(name, "_AUTH_HEADER") {
+				value = "Bearer value-of-" + name
+			}
 			t.Setenv(name+"_FILE", write(name, value+"\n"))
 			got, err := Load()
 			if err != nil {

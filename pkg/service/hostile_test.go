@@ -237,6 +237,7 @@ func (e *hostileEnv) post(d delivery) (int, map[string]any) {
 	if d.contentType != "" {
 		req.Header.Set("Content-Type", d.contentType)
 	}
+	e.h.senderAuth(req)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		e.t.Fatalf("POST /receive: %v (did the service crash?)", err)

@@ -90,7 +90,7 @@ func (s *site) subscribe(t *testing.T, h *harness) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if _, err := s.client.Notifications.Create(ctx, "dispatcher", pacifica.Subscription{
-		Name: "proxymod", JSONPath: proxymod.RouteText, TargetURL: h.base + "/receive",
+		Name: "proxymod", JSONPath: proxymod.RouteText, TargetURL: h.base + "/receive", Auth: h.subscriptionAuth(),
 	}); err != nil {
 		t.Fatal(err)
 	}

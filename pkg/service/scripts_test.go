@@ -72,7 +72,7 @@ func (st *scriptSetup) subscribe(t *testing.T) {
 	defer cancel()
 	for _, r := range st.h.svc.routes.Routes() {
 		if _, err := st.site.client.Notifications.Create(ctx, "dispatcher", pacifica.Subscription{
-			Name: r.Name, JSONPath: r.Filter.String(), TargetURL: st.h.base + "/receive",
+			Name: r.Name, JSONPath: r.Filter.String(), TargetURL: st.h.base + "/receive", Auth: st.h.subscriptionAuth(),
 		}); err != nil {
 			t.Fatal(err)
 		}
@@ -185,7 +185,7 @@ func TestScriptJobEndToEnd(t *testing.T) {
 	s, h := st.site, st.h
 
 	bin := buildDispatcher(t)
-	sub := exec.Command(bin, "subscribe", "--url", h.base+"/receive")
+	sub := exec.Command(bin, append([]string{"subscribe", "--url", h.base + "/receive"}, h.senderFlag()...)...)
 	sub.Env = []string{"PATH=" + os.Getenv("PATH"), "NOTIFICATIONS_URL=" + s.urls.Notifications,
 		"SCRIPT_DIR=" + st.dir, "DISPATCHER_K8S_CONFIG=" + filepath.Join(st.dir, "missing.ini")}
 	out, err := sub.CombinedOutput()
@@ -314,7 +314,7 @@ func TestScriptJobEndToEnd(t *testing.T) {
 		}
 	}
 	// Subscribing again updates in place: still one subscription per route.
-	again := exec.Command(bin, "subscribe", "--url", h.base+"/receive")
+	again := exec.Command(bin, append([]string{"subscribe", "--url", h.base + "/receive"}, h.senderFlag()...)...)
 	again.Env = sub.Env
 	if out, err := again.CombinedOutput(); err != nil || !strings.Contains(string(out), "script.stats: updated") {
 		t.Errorf("second dispatcher subscribe: %v\n%s", err, out)
@@ -522,6 +522,7 @@ func TestScriptConfigurationErrorStopsStart(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg.ScriptDir, cfg.ScriptConfig = dir, ini
+	cfg.ReceiverAuthType = "none" // what is checked here is the script
 	_, err = New(context.Background(), cfg, Options{})
 	if err == nil || !strings.Contains(err.Error(), `script "bad-filter": router_jsonpath does not parse`) {
 		t.Fatalf("New: %v, want the script named", err)
@@ -610,7 +611,7 @@ func TestScriptJobCancelAndRetry(t *testing.T) {
 		t.Fatalf("jobs %+v", page.Jobs)
 	}
 	id := page.Jobs[0].ID
-	if code := st.h.operator("/jobs/"+id+"/cancel", "", ""); code != http.StatusOK {
+	if code := st.h.operator("/jobs/"+id+"/cancel", st.h.cfg.AdminAuthUsername, st.h.cfg.AdminAuthPassword); code != http.StatusOK {
 		t.Fatalf("cancel: %d", code)
 	}
 	j := st.h.jobsOf(src, 1, 30*time.Second)["script.patient"]
@@ -621,7 +622,7 @@ func TestScriptJobCancelAndRetry(t *testing.T) {
 	if res := st.site.resultsOfJob(id); len(res) != 0 {
 		t.Errorf("a cancelled script uploaded %d transactions", len(res))
 	}
-	if code := st.h.operator("/jobs/"+id+"/retry", "", ""); code != http.StatusOK {
+	if code := st.h.operator("/jobs/"+id+"/retry", st.h.cfg.AdminAuthUsername, st.h.cfg.AdminAuthPassword); code != http.StatusOK {
 		t.Fatalf("retry: %d", code)
 	}
 	eventually(t, 30*time.Second, "the retried job finished", func() bool {

@@ -87,6 +87,9 @@ func New(ctx context.Context, cfg Config, opts Options) (*Service, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	if err := cfg.CheckAccess(); err != nil {
+		return nil, err
+	}
 	s := &Service{cfg: cfg, log: opts.Logger, reg: prometheus.NewRegistry(),
 		migrated: make(chan struct{}), ready: make(chan struct{})}
 	if s.log == nil {
@@ -202,7 +205,9 @@ func (s *Service) routesHTTP() (http.Handler, error) {
 		}
 		rc.Register(mux)
 	}
-	api, err := statusapi.New(statusapi.Config{Store: s.store, Admin: s.cfg.AdminAuth(), ScriptRoutePrefix: scripts.RoutePrefix, Logger: s.log})
+	admin, read := s.cfg.apiAccess()
+	api, err := statusapi.New(statusapi.Config{Store: s.store, Admin: admin, AdminDisabled: adminDisabled, Read: read,
+		ScriptRoutePrefix: scripts.RoutePrefix, Logger: s.log})
 	if err != nil {
 		return nil, err
 	}
@@ -211,7 +216,7 @@ func (s *Service) routesHTTP() (http.Handler, error) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	mux.HandleFunc("GET /readyz", s.readyz)
-	mux.HandleFunc("GET /routes", s.listRoutes)
+	mux.Handle("GET /routes", api.ReadOnly(http.HandlerFunc(s.listRoutes)))
 	s.reg.MustRegister(newStoreCollector(s.store, s.log))
 	return instrument(mux, s.reg), nil
 }
@@ -317,6 +322,7 @@ func (s *Service) Run(ctx context.Context) error {
 	s.log.Info("dispatcher serving", "addr", s.addr.String(), "role", s.cfg.Role,
 		"routes", len(s.routes.Routes()))
 	s.logSandbox()
+	s.logAccess()
 
 	select {
 	case err := <-serveErr:

@@ -20,6 +20,7 @@ import (
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/broker"
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/internal/testenv"
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/jobstore"
+	"github.com/pacifica/pacifica-dispatcher-go/pkg/pacifica"
 )
 
 // harness is a running dispatcher (receiver role) on a private schema and private queues,
@@ -84,6 +85,10 @@ func startHarness(t *testing.T, mutate func(*Config)) *harness {
 	cfg.DrainTimeout = 0              // the drain test sets its own
 	cfg.SubscriptionCheckInterval = 0 // the watchdog's test sets its own
 	cfg.CatchUpInterval = 0           // catch-up's test sets its own
+	// Senders and operators authenticate, as in production: h.post and the subscriptions of
+	// the tests give the senders' credentials, h.operator is given the operators'.
+	cfg.ReceiverAuthType, cfg.ReceiverAuthUsername, cfg.ReceiverAuthPassword = "basic", "pacifica", "sender-"+testenv.Token()
+	cfg.AdminAuthType, cfg.AdminAuthUsername, cfg.AdminAuthPassword = "basic", "ops", "admin-"+testenv.Token()
 	if mutate != nil {
 		mutate(&cfg)
 	}
@@ -152,6 +157,7 @@ func (h *harness) post(path, contentType string, body []byte) (int, map[string]a
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
 	}
+	h.senderAuth(req)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		h.t.Fatal(err)
@@ -163,6 +169,55 @@ func (h *harness) post(path, contentType string, body []byte) (int, map[string]a
 		h.t.Fatalf("POST %s: answer %d is not a JSON object: %q", path, resp.StatusCode, raw)
 	}
 	return resp.StatusCode, out
+}
+
+// senderAuth gives req the credentials of event senders, unless it has some.
+func (h *harness) senderAuth(req *http.Request) {
+	if req.Header.Get("Authorization") != "" {
+		return
+	}
+	switch a := h.cfg.ReceiverAuth(); a.Type {
+	case "basic":
+		req.SetBasicAuth(a.Username, a.Password)
+	case "header":
+		req.Header.Set("Authorization", a.Header)
+	}
+}
+
+// subscriptionAuth is the auth of a notifications subscription that delivers to the
+// harness: the credentials of event senders.
+func (h *harness) subscriptionAuth() *pacifica.SubscriptionAuth {
+	a := h.cfg.ReceiverAuth()
+	switch a.Type {
+	case "basic":
+		sa := &pacifica.SubscriptionAuth{Type: "basic"}
+		sa.Basic = &struct {
+			Username string `json:"username"`
+			Password string `json:"password"`
+		}{a.Username, a.Password}
+		return sa
+	case "header":
+		typ, creds, _ := strings.Cut(a.Header, " ")
+		sa := &pacifica.SubscriptionAuth{Type: "header"}
+		sa.Header = &struct {
+			Type        string `json:"type"`
+			Credentials string `json:"credentials"`
+		}{typ, creds}
+		return sa
+	}
+	return nil
+}
+
+// senderFlag is the dispatcher subscribe flag that gives notifications the credentials of
+// event senders.
+func (h *harness) senderFlag() []string {
+	switch a := h.cfg.ReceiverAuth(); a.Type {
+	case "basic":
+		return []string{"--auth-basic", a.Username + ":" + a.Password}
+	case "header":
+		return []string{"--auth-header", a.Header}
+	}
+	return nil
 }
 
 func (h *harness) get(path string, v any) int {

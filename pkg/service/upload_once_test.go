@@ -128,7 +128,7 @@ func TestProxymodOperatorRetryKeepsFailedRunUpload(t *testing.T) {
 	if first.State != "failed" || first.TransactionID == nil {
 		t.Fatalf("job %+v, want failed with its logs uploaded", first)
 	}
-	if code := h.operator("/jobs/"+first.ID+"/retry", "", ""); code != http.StatusOK {
+	if code := h.operator("/jobs/"+first.ID+"/retry", h.cfg.AdminAuthUsername, h.cfg.AdminAuthPassword); code != http.StatusOK {
 		t.Fatalf("retry: %d", code)
 	}
 	var j jobJSON

@@ -162,3 +162,28 @@ func WriteSource(dir string, models ...string) error {
 	}
 	return nil
 }
+
+// Sender is the credentials of event senders that a tool gives the dispatcher it starts
+// (RECEIVER_AUTH_*) and every delivery to it: the receiver accepts nothing without them.
+type Sender struct{ Username, Password string }
+
+// NewSender returns fresh sender credentials.
+func NewSender() Sender { return Sender{Username: "pacifica", Password: "sender-" + Token()} }
+
+// Env is the dispatcher's configuration of the credentials.
+func (s Sender) Env() []string {
+	return []string{"RECEIVER_AUTH_TYPE=basic", "RECEIVER_AUTH_USERNAME=" + s.Username, "RECEIVER_AUTH_PASSWORD=" + s.Password}
+}
+
+// Authorize gives req the credentials.
+func (s Sender) Authorize(req *http.Request) { req.SetBasicAuth(s.Username, s.Password) }
+
+// Subscription is the auth of a notifications subscription that delivers with them.
+func (s Sender) Subscription() *pacifica.SubscriptionAuth {
+	a := &pacifica.SubscriptionAuth{Type: "basic"}
+	a.Basic = &struct {
+		Username string `json:"username"`
+		Password string `json:"password"`
+	}{s.Username, s.Password}
+	return a
+}
