@@ -116,11 +116,12 @@ func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	answers, stored, err := rc.acceptAll(ctx, events)
 	if err != nil {
+		// The answer names no internal error (the log has it): only what became of the events.
 		w.Header().Set("Retry-After", "5")
 		msg := "the event could not be stored: the job store and the broker are both unavailable"
 		if len(events) > 1 && !errors.Is(err, intake.ErrUnavailable) {
-			msg = fmt.Sprintf("the events could not all be stored within %s (%d of %d stored): %v; sending them again is safe, "+
-				"an event maps to the same jobs", rc.cfg.AcceptTimeout, stored, len(events), err)
+			msg = fmt.Sprintf("the events could not all be stored within %s (%d of %d stored); sending them again is safe, "+
+				"an event maps to the same jobs", rc.cfg.AcceptTimeout, stored, len(events))
 		}
 		writeError(w, http.StatusServiceUnavailable, msg)
 		return
@@ -194,7 +195,9 @@ func (rc *Receiver) acceptAll(ctx context.Context, events []*event.Event) ([]eve
 	return answers, stored, first
 }
 
-// eventAnswer is the JSON answer for one accepted event.
+// eventAnswer is the JSON answer for one accepted event. It says what the receiver did with
+// the event and nothing else: no job's error or other internal text reaches the sender, and
+// two deliveries of an event already recorded get the same answer.
 type eventAnswer struct {
 	EventID string      `json:"event_id"`
 	Source  string      `json:"source"`
@@ -202,20 +205,26 @@ type eventAnswer struct {
 	Jobs    []jobAnswer `json:"jobs"`
 }
 
+// jobAnswer is one job of an accepted event. State is the state this delivery recorded the
+// job in (queued, unrouted, or failed for an event whose data is unsafe); a duplicate
+// recorded nothing and has no state: the job's current state, which changes as it runs,
+// is at StatusURL.
 type jobAnswer struct {
 	ID        uuid.UUID `json:"id"`
 	Route     string    `json:"route,omitempty"`
-	State     string    `json:"state"`
+	State     string    `json:"state,omitempty"`
 	Duplicate bool      `json:"duplicate"`
-	Error     string    `json:"error,omitempty"`
 	StatusURL string    `json:"status_url"`
 }
 
 func (rc *Receiver) answer(r intake.Receipt) eventAnswer {
 	a := eventAnswer{EventID: r.EventID, Source: r.Source, HeldIn: string(r.Durable), Jobs: []jobAnswer{}}
 	for _, j := range r.Jobs {
-		a.Jobs = append(a.Jobs, jobAnswer{ID: j.ID, Route: j.Route, State: string(j.State),
-			Duplicate: j.Duplicate, Error: j.Error, StatusURL: rc.cfg.JobURL(j.ID)})
+		ja := jobAnswer{ID: j.ID, Route: j.Route, Duplicate: j.Duplicate, StatusURL: rc.cfg.JobURL(j.ID)}
+		if !j.Duplicate {
+			ja.State = string(j.State)
+		}
+		a.Jobs = append(a.Jobs, ja)
 	}
 	return a
 }

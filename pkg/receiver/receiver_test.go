@@ -124,3 +124,54 @@ func TestUnavailableIs503AndBatchAnswers(t *testing.T) {
 }
 
 func sorted(s []string) []string { return slices.Sorted(slices.Values(s)) }
+
+// fixedIntake answers every event with the same jobs.
+type fixedIntake struct{ jobs []intake.JobRef }
+
+func (f fixedIntake) Accept(_ context.Context, ev *event.Event) (intake.Receipt, error) {
+	return intake.Receipt{EventID: ev.ID(), Source: ev.Source(), Durable: intake.InStore, Jobs: f.jobs}, nil
+}
+
+// The answer says what the receiver did with the event, never a job's error: a re-sent
+// event whose job failed (its error naming an internal URL) is answered without it, and
+// without the job's current state, which changes from one delivery to the next.
+func TestAnswerCarriesNoInternalText(t *testing.T) {
+	t.Parallel()
+	id := uuid.New()
+	answers := map[string]bool{}
+	for _, state := range []jobstore.State{jobstore.Queued, jobstore.Running, jobstore.Failed} {
+		rc, err := New(Config{Intake: fixedIntake{jobs: []intake.JobRef{{ID: id, Route: "proxymod", State: state, Duplicate: true,
+			Error: "cartd: create cart: Post \"http://cartd.internal:8081/x\": dial tcp 10.1.2.3:8081: connect: connection refused"}}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		req := httptest.NewRequest(http.MethodPost, "/receive", strings.NewReader(sample(t)))
+		req.Header.Set("Content-Type", "application/json")
+		rec := httptest.NewRecorder()
+		rc.ServeHTTP(rec, req)
+		body := rec.Body.String()
+		if rec.Code != http.StatusAccepted || !strings.Contains(body, `"duplicate":true`) {
+			t.Errorf("answered %d %s", rec.Code, body)
+		}
+		for _, leak := range []string{"cartd.internal", "10.1.2.3", "connection refused", `"error"`, `"state"`} {
+			if strings.Contains(body, leak) {
+				t.Errorf("the answer holds %s: %s", leak, body)
+			}
+		}
+		answers[body] = true
+	}
+	if len(answers) != 1 {
+		t.Errorf("re-sending one event got %d different answers: %v", len(answers), answers)
+	}
+
+	// A new job: the state this delivery recorded it in.
+	rc, _ := New(Config{Intake: fixedIntake{jobs: []intake.JobRef{{ID: id, Route: "proxymod", State: jobstore.Failed,
+		Error: "invalid event: file path escapes its directory"}}}})
+	req := httptest.NewRequest(http.MethodPost, "/receive", strings.NewReader(sample(t)))
+	req.Header.Set("Content-Type", "application/json")
+	rec := httptest.NewRecorder()
+	rc.ServeHTTP(rec, req)
+	if !strings.Contains(rec.Body.String(), `"state":"failed"`) || strings.Contains(rec.Body.String(), "escapes") {
+		t.Errorf("new failed job: %s", rec.Body)
+	}
+}
