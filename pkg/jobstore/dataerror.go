@@ -11,9 +11,15 @@ import (
 // class 54, program limit exceeded): trying the same data again cannot succeed, unlike a
 // connection error or a time-out.
 func IsDataError(err error) bool {
+	c := SQLState(err)
+	return len(c) == 5 && (c[:2] == "22" || c[:2] == "54")
+}
+
+// SQLState is the SQLSTATE code of the PostgreSQL error in err's chain, or "".
+func SQLState(err error) string {
 	var pe *pgconn.PgError
-	if !errors.As(err, &pe) || len(pe.Code) != 5 {
-		return false
+	if !errors.As(err, &pe) {
+		return ""
 	}
-	return pe.Code[:2] == "22" || pe.Code[:2] == "54"
+	return pe.Code
 }

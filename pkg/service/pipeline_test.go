@@ -346,10 +346,14 @@ func TestProxymodModelRaises(t *testing.T) {
 		t.Fatalf("job %+v", j)
 	}
 	for _, want := range []string{"proxymod model for file 'models/loose_coupling.py' is invalid: RuntimeError: You raised an error on purpose.",
-		"stderr (tail):", "Traceback"} {
+		"stderr (tail):"} {
 		if !strings.Contains(j.Error, want) {
 			t.Errorf("error lacks %q:\n%s", want, j.Error)
 		}
+	}
+	// The traceback is cut to its last line in the error, and whole in the job log.
+	if strings.Contains(j.Error, "Traceback") || !strings.Contains(j.Logs, "Traceback (most recent call last):") {
+		t.Errorf("the traceback should be in the log, not the error:\nerror: %s\nlog: %s", j.Error, j.Logs)
 	}
 	res := s.results(src)
 	if len(res) != 1 || j.TransactionID == nil || res[0].ID != *j.TransactionID {

@@ -3,6 +3,8 @@ package worker
 import (
 	"context"
 	"errors"
+
+	"github.com/pacifica/pacifica-dispatcher-go/pkg/jobstore"
 )
 
 // Class is how a job's failure is treated.
@@ -46,9 +48,14 @@ func Transient(err error) error {
 // the Pacifica clients' errors.
 type retryable interface{ Retryable() bool }
 
-// Classify says how err is treated: an explicit Permanent or Transient mark wins, then a
-// cancelled context, then an error's own Retryable method; anything else is permanent.
+// Classify says how err is treated: a PostgreSQL data exception (jobstore.IsDataError: the
+// same data would be refused again) is permanent whatever its mark; then an explicit
+// Permanent or Transient mark wins, then a cancelled context, then an error's own Retryable
+// method; anything else is permanent.
 func Classify(err error) Class {
+	if jobstore.IsDataError(err) {
+		return ClassPermanent
+	}
 	var c *classified
 	if errors.As(err, &c) {
 		return c.class

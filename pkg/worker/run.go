@@ -142,7 +142,7 @@ func (w *Worker) heartbeat(ctx context.Context, job *Job, cancel context.CancelC
 
 func (w *Worker) flushLog(ctx context.Context, job *Job) {
 	if s := job.takeLog(); s != "" {
-		if err := w.cfg.Store.AppendLog(ctx, job.ID, s); err != nil {
+		if err := w.cfg.Store.AppendLog(ctx, job.ID, LogText(s)); err != nil {
 			job.Logger.Debug("appending to the job log", "error", err)
 		}
 	}
@@ -150,7 +150,12 @@ func (w *Worker) flushLog(ctx context.Context, job *Job) {
 
 // finish records the attempt's end, retrying while PostgreSQL is unreachable so that a
 // finished job is not run again. The checkpoints the attempt could not save are written in
-// the same statement, so that the next attempt (or an operator's retry) finds them.
+// the same statement, so that the next attempt (or an operator's retry) finds them. The
+// error is stored as ErrorText makes it (the job log has it whole). When PostgreSQL
+// refuses what the attempt left for its data (a data exception), trying again cannot help
+// and a lease left to expire would run the job again: the end is recorded without its
+// text and details (its checkpoints kept), the job failed for good (or succeeded, when it
+// had).
 func (w *Worker) finish(ctx context.Context, log interface {
 	Info(string, ...any)
 	Warn(string, ...any)
@@ -177,22 +182,24 @@ func (w *Worker) finish(ctx context.Context, log interface {
 		reschedule, errText = &at, "handed back: the worker shut down during the attempt"
 		job.Logf("%s", errText)
 	default:
-		msg := runErr.Error()
+		full := runErr.Error()
+		msg := ErrorText(full)
 		switch Classify(runErr) {
 		case ClassTransient:
 			if j.Attempts < j.MaxAttempts {
 				at := time.Now().Add(w.backoff(j.Attempts))
 				reschedule, errText = &at, msg
-				job.Logf("attempt %d failed (will retry at %s): %s", j.Attempts, at.UTC().Format(time.RFC3339), msg)
+				job.Logf("attempt %d failed (will retry at %s): %s", j.Attempts, at.UTC().Format(time.RFC3339), full)
 				break
 			}
 			msg = fmt.Sprintf("gave up after %d attempts: %s", j.Attempts, msg)
+			full = fmt.Sprintf("gave up after %d attempts: %s", j.Attempts, full)
 		case ClassCancelled:
 			// A context cancelled without our cause: the job's own time limit, or shutdown.
 		}
 		if reschedule == nil {
 			outcome = &jobstore.Outcome{State: jobstore.Failed, Error: msg, TransactionID: res.TransactionID, Details: res.Details}
-			job.Logf("failed: %s", msg)
+			job.Logf("failed: %s", full)
 		}
 	}
 	cps := job.unsavedCheckpoints()
@@ -202,6 +209,7 @@ func (w *Worker) finish(ctx context.Context, log interface {
 	if outcome != nil {
 		outcome.Checkpoints = cps
 	}
+	refused := false
 	for delay := 200 * time.Millisecond; ; delay = min(delay*2, 5*time.Second) {
 		w.flushLog(ctx, job)
 		var err error
@@ -223,6 +231,14 @@ func (w *Worker) finish(ctx context.Context, log interface {
 			log.Warn("attempt ended but the lease was lost meanwhile; another worker owns the job")
 			w.cfg.Metrics.finished.WithLabelValues(j.Route, "lease_lost").Inc()
 			return
+		case jobstore.IsDataError(err) && !refused:
+			refused = true
+			log.Error("PostgreSQL refused the data of the attempt's end; recording the end without it",
+				"error", err, "job_error", errText+outcomeError(outcome))
+			outcome, reschedule = refusedOutcome(outcome, res, err), nil
+			outcome.Checkpoints = cps
+			job.Logf("PostgreSQL refused to record this attempt's end (%v); the job ends %s", err, outcome.State)
+			continue
 		}
 		log.Warn("recording the end of the attempt failed; retrying", "error", err)
 		select {
@@ -234,6 +250,18 @@ func (w *Worker) finish(ctx context.Context, log interface {
 		// Keep the lease while we wait, so the reaper does not hand the job out again.
 		_, _ = w.cfg.Store.Heartbeat(ctx, j.ID, w.cfg.Owner, w.cfg.Lease)
 	}
+}
+
+// refusedOutcome is the end recorded when PostgreSQL refused the data of o (nil: a
+// reschedule): the data error is permanent, so the job ends; a job that succeeded stays
+// succeeded, without its details.
+func refusedOutcome(o *jobstore.Outcome, res Result, err error) *jobstore.Outcome {
+	if o != nil && o.State == jobstore.Succeeded {
+		return &jobstore.Outcome{State: jobstore.Succeeded, TransactionID: o.TransactionID}
+	}
+	return &jobstore.Outcome{State: jobstore.Failed, TransactionID: res.TransactionID,
+		Error: fmt.Sprintf("the attempt's end could not be recorded: PostgreSQL refused its data (SQLSTATE %s); the job log has the error",
+			jobstore.SQLState(err))}
 }
 
 func outcomeError(o *jobstore.Outcome) string {
