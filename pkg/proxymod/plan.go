@@ -5,6 +5,7 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/event"
 )
@@ -177,11 +178,13 @@ func checkConfig(c Config) string {
 	for _, s := range c.Sections {
 		keys, ok := headers[s.Header]
 		if !ok {
-			return fmt.Sprintf("unknown header [%s] (allowed: PROJECT, INPUTS, OUTPUTS)", s.Header)
+			// The uploader's text is quoted, never shown as an INI section: the message
+			// reaches stderr.log, upload-stdout.log and the dispatcher.error key/value.
+			return fmt.Sprintf("unknown header %s (allowed: PROJECT, INPUTS, OUTPUTS)", quoted(s.Header))
 		}
 		for _, e := range s.Entries {
 			if !contains(keys, e.Key) {
-				return fmt.Sprintf("unknown key %s.%s", s.Header, e.Key)
+				return fmt.Sprintf("unknown key %s in %s", quoted(e.Key), s.Header)
 			}
 		}
 	}
@@ -215,6 +218,20 @@ func checkConfig(c Config) string {
 		return fmt.Sprintf("INPUTS.in_file_two %q must be a file name, not a path", v)
 	}
 	return ""
+}
+
+// quoted is an uploader's name as a message shows it: Go-quoted (no line break, control
+// character or bracket form of its own) and cut past 64 bytes.
+func quoted(s string) string {
+	const max = 64
+	if len(s) > max {
+		cut := max
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		return strconv.Quote(s[:cut]) + "…"
+	}
+	return strconv.Quote(s)
 }
 
 // relativeInside says why a path from the configuration would leave its directory.

@@ -379,7 +379,7 @@ func TestProxymodConfigurationErrors(t *testing.T) {
 		want      string
 	}{
 		{map[string]string{"proxymod.configs_count": "4"}, "proxymod configuration 'config_4' not found"},
-		{map[string]string{"proxymod.config_2.PROJECT.color": "blue"}, "proxymod configuration 'config_2' is invalid: unknown key PROJECT.color"},
+		{map[string]string{"proxymod.config_2.PROJECT.color": "blue"}, `proxymod configuration 'config_2' is invalid: unknown key "color" in PROJECT`},
 		{map[string]string{"proxymod.config_3.OUTPUTS.out_dir": "../../escape"}, "proxymod configuration 'config_3' is invalid: OUTPUTS.out_dir"},
 	}
 	var sources []int64
