@@ -41,7 +41,12 @@ func apiCases() []apiCase {
 func (e *hostileEnv) runAPI(t *testing.T, c apiCase) *hostileResult {
 	t.Helper()
 	r := &hostileResult{name: c.name}
-	resp, err := http.Get(e.h.base + c.path)
+	req, err := http.NewRequest(http.MethodGet, e.h.base+c.path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.h.authorize(req, "reader")
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatalf("GET %s: %v", c.path, err)
 	}

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"text/tabwriter"
 	"time"
+
+	"github.com/pacifica/pacifica-dispatcher-go/pkg/internal/testenv"
 )
 
 // The hostile-input catalogue: bad inputs sent to a running dispatcher (receiver and
@@ -82,11 +84,15 @@ type hostileEnv struct {
 	base    []byte            // a valid source event (quickModel and the sample inputs)
 	baseSrc int64
 	seq     int
+
+	top0      *testing.T // the test that started the env (owns what the access cases start)
+	failedJob string     // a failed job the access cases act on
+	noAdmin   *harness   // a dispatcher without operator credentials, started when needed
 }
 
 func startHostileEnv(t *testing.T) *hostileEnv {
 	t.Helper()
-	e := &hostileEnv{t: t, top: t.TempDir(), victims: map[string]string{}}
+	e := &hostileEnv{t: t, top0: t, top: t.TempDir(), victims: map[string]string{}}
 	e.root = filepath.Join(e.top, "root")
 	for rel, content := range map[string]string{"victim.txt": "victim\n", "secret.txt": "secret=do-not-upload\n",
 		"sub/victim.txt": "victim in sub\n"} {
@@ -111,6 +117,8 @@ func startHostileEnv(t *testing.T) *hostileEnv {
 		c.PacificaConfig.IngestTimeout = 3 * time.Second
 		c.PacificaConfig.RequestTimeout = 5 * time.Second
 		c.ProxymodTimeout = 60 * time.Second
+		// Reading jobs needs credentials too (the access cases): e.h.get gives them.
+		c.ReadAuthType, c.ReadAuthUsername, c.ReadAuthPassword = "basic", "reader", "read-"+testenv.Token()
 	})
 	e.baseSrc = e.s.upload(t, map[string]string{"loose_coupling": quickModel}, nil)
 	tx, ok := e.s.sim.Transaction(e.baseSrc)
@@ -443,6 +451,7 @@ func TestHostile(t *testing.T) {
 	cases = append(cases, forgedCases()...)
 	cases = append(cases, modelCases()...)
 	cases = append(cases, scriptCases()...)
+	cases = append(cases, peerTextCases()...)
 	var results []*hostileResult
 	seen := map[string]bool{}
 	for _, c := range cases {
@@ -462,6 +471,16 @@ func TestHostile(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			e.t = t
 			results = append(results, e.runAPI(t, c))
+		})
+	}
+	for _, c := range accessCases() {
+		if seen[c.name] {
+			t.Fatalf("two cases named %q", c.name)
+		}
+		seen[c.name] = true
+		t.Run(c.name, func(t *testing.T) {
+			e.t = t
+			results = append(results, e.runAccess(t, c))
 		})
 	}
 	e.t = t

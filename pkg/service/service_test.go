@@ -220,9 +220,17 @@ func (h *harness) senderFlag() []string {
 	return nil
 }
 
+// get reads path, with the read credentials when the harness has some.
 func (h *harness) get(path string, v any) int {
 	h.t.Helper()
-	resp, err := http.Get(h.base + path)
+	req, err := http.NewRequest(http.MethodGet, h.base+path, nil)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	if a := h.cfg.ReadAuth(); a.Type == "basic" {
+		req.SetBasicAuth(a.Username, a.Password)
+	}
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		h.t.Fatal(err)
 	}
