@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"path/filepath"
@@ -206,7 +207,8 @@ func TestSandboxKillsLeftovers(t *testing.T) {
 		t.Run(mode, func(t *testing.T) {
 			_, mine, _ := sandboxDirs(t)
 			sb := newSandbox(t, runAs, sandbox.Limits{})
-			marker := fmt.Sprintf("%d", 600+os.Getpid()%300)
+			// A random marker: another test process may run this test at the same time.
+			marker := fmt.Sprintf("6%05d", rand.IntN(100000))
 			script := "setsid env -i sleep " + marker + " >/dev/null 2>&1 </dev/null &\n" +
 				"( ( sleep " + marker + ".5 & ) & )\necho started"
 			start := time.Now()
