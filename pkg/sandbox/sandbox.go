@@ -18,7 +18,7 @@
 // dispatcher runs as root, a process in a user namespace would still be root to the
 // kernel's resource accounting (RLIMIT_NPROC is not enforced for root) and to the host's
 // root-owned files, so bwrap runs without a user namespace and the child switches to a
-// dedicated uid (UID, default 65534) before it starts.
+// user of its own (UID+n, from 100000 by default) before it starts.
 //
 // Limits per attempt: CPU time, address space, file size and processes are resource limits
 // set inside the sandbox (prlimit, before the command starts); the disk used under the
@@ -38,6 +38,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -75,8 +76,10 @@ type Config struct {
 	Mode string
 	// Bwrap is the bubblewrap program (default "bwrap", looked up on PATH).
 	Bwrap string
-	// UID and GID are the sandbox's user when the dispatcher runs as root (default
-	// 65534, nobody).
+	// UID and GID are where the sandbox users begin when the dispatcher runs as root
+	// (default 100000): each running sandbox gets a user of its own, UID+n:GID+n for the
+	// first n free, so that one attempt's processes count against its own process limit
+	// and no other attempt's.
 	UID, GID int
 	// Limits apply to every attempt.
 	Limits Limits
@@ -105,6 +108,37 @@ type Sandbox struct {
 	privileged bool // root: no user namespace, setpriv to UID inside
 	system     []string
 	hidden     []string
+
+	mu   sync.Mutex
+	used map[int]bool // offsets of the sandbox users in use
+}
+
+// maxUsers bounds the sandbox users running at once (as root).
+const maxUsers = 4096
+
+// AcquireUser reserves a user of its own for one run when the dispatcher runs as root
+// (the sandbox's UID+n, the first free n); release gives it back. It returns the offset to
+// set in Spec.User, and 0 with a no-op when the sandbox does not switch users.
+func (s *Sandbox) AcquireUser() (user int, release func(), err error) {
+	if !s.Enabled() || !s.privileged {
+		return 0, func() {}, nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.used == nil {
+		s.used = map[int]bool{}
+	}
+	for n := 1; n <= maxUsers; n++ {
+		if !s.used[n] {
+			s.used[n] = true
+			return n, func() {
+				s.mu.Lock()
+				delete(s.used, n)
+				s.mu.Unlock()
+			}, nil
+		}
+	}
+	return 0, nil, fmt.Errorf("sandbox: %d sandboxes already running", maxUsers)
 }
 
 // shmSize bounds the sandbox's /dev/shm (memory, not the attempt's disk).
@@ -124,10 +158,10 @@ func New(ctx context.Context, cfg Config) (*Sandbox, error) {
 		cfg.Bwrap = "bwrap"
 	}
 	if cfg.UID == 0 {
-		cfg.UID = 65534
+		cfg.UID = 100000
 	}
 	if cfg.GID == 0 {
-		cfg.GID = 65534
+		cfg.GID = 100000
 	}
 	if cfg.DiskCheckInterval <= 0 {
 		cfg.DiskCheckInterval = 500 * time.Millisecond
@@ -238,7 +272,7 @@ func (s *Sandbox) Describe() string {
 		return "off: " + s.Reason()
 	}
 	if s.privileged {
-		return fmt.Sprintf("bubblewrap, children run as uid %d", s.cfg.UID)
+		return fmt.Sprintf("bubblewrap, each sandbox as a user of its own from uid %d", s.cfg.UID)
 	}
 	return "bubblewrap, in a user namespace"
 }
@@ -264,6 +298,8 @@ type Spec struct {
 	ReadOnly []string
 	// Network keeps the host's network (never for proxymod models).
 	Network bool
+	// User is the run's own sandbox user, from AcquireUser (0: the first, UID:GID).
+	User int
 }
 
 func (sp Spec) tmp() string {
@@ -280,7 +316,7 @@ func (s *Sandbox) Prepare(sp Spec) error {
 	if err := os.MkdirAll(tmp, 0o700); err != nil {
 		return fmt.Errorf("sandbox: %w", err)
 	}
-	uid, gid, chown := s.owner()
+	uid, gid, chown := s.owner(sp)
 	if !chown {
 		return nil
 	}
@@ -297,10 +333,10 @@ func (s *Sandbox) Prepare(sp Spec) error {
 }
 
 // owner is the user the attempt's files must belong to, if not the dispatcher's.
-func (s *Sandbox) owner() (uid, gid int, chown bool) {
+func (s *Sandbox) owner(sp Spec) (uid, gid int, chown bool) {
 	switch {
 	case s.privileged:
-		return s.cfg.UID, s.cfg.GID, true
+		return s.cfg.UID + sp.User, s.cfg.GID + sp.User, true
 	case s.cfg.RunAs != nil && int(s.cfg.RunAs.Uid) != os.Geteuid():
 		return int(s.cfg.RunAs.Uid), int(s.cfg.RunAs.Gid), true
 	}
@@ -327,7 +363,7 @@ func (s *Sandbox) Command(sp Spec, path string, args []string, dir string) (stri
 	a := s.namespaces(sp)
 	a = append(a, s.mounts(sp)...)
 	a = append(a, "--chdir", dir, "--")
-	a = append(a, s.launcher()...)
+	a = append(a, s.launcher(sp)...)
 	a = append(a, "--", path)
 	a = append(a, args...)
 	return s.bwrap, a, nil
@@ -428,10 +464,11 @@ func (s *Sandbox) mounts(sp Spec) []string {
 
 // launcher is what runs in the sandbox before the command: setpriv to the sandbox user (as
 // root), then prlimit with the limits.
-func (s *Sandbox) launcher() []string {
+func (s *Sandbox) launcher(sp Spec) []string {
 	var a []string
 	if s.privileged {
-		a = append(a, s.setpriv, "--reuid="+strconv.Itoa(s.cfg.UID), "--regid="+strconv.Itoa(s.cfg.GID),
+		uid, gid, _ := s.owner(sp)
+		a = append(a, s.setpriv, "--reuid="+strconv.Itoa(uid), "--regid="+strconv.Itoa(gid),
 			"--clear-groups", "--inh-caps=-all", "--bounding-set=-all", "--")
 	}
 	a = append(a, s.prlimit, "--core=0")

@@ -91,7 +91,7 @@ type Config struct {
 	ScriptEnv     []string      `envconfig:"SCRIPT_ENV" desc:"workers: extra KEY=VALUE variables of the scripts, comma-separated; nothing else of the dispatcher's environment reaches them"`
 
 	Sandbox          string        `envconfig:"SANDBOX" default:"bwrap" desc:"workers: confinement of models and scripts: bwrap (bubblewrap, required: the service does not start without it), auto (bubblewrap when it works here, otherwise none, with a warning) or off (none: children run with the worker's rights)"`
-	SandboxUser      string        `envconfig:"SANDBOX_USER" default:"65534:65534" desc:"workers running as root: uid:gid the sandboxed children run as (a user of its own; not root)"`
+	SandboxUser      string        `envconfig:"SANDBOX_USER" default:"100000:100000" desc:"workers running as root: uid:gid where the sandbox users begin; each running sandbox is a user of its own (uid+n:gid+n, none of them root), so that its processes count against its own SANDBOX_PROCESSES"`
 	SandboxBind      []string      `envconfig:"SANDBOX_BIND" desc:"workers: more host paths every sandbox sees read-only, comma-separated (besides /usr, /bin, /sbin, /lib*, /etc and the Python interpreter's own directories)"`
 	SandboxCPUTime   time.Duration `envconfig:"SANDBOX_CPU_TIME" default:"1h" desc:"workers: CPU time of each sandboxed process (SIGXCPU, then SIGKILL)"`
 	SandboxMemory    ByteSize      `envconfig:"SANDBOX_MEMORY" default:"4GiB" desc:"workers: address space of each sandboxed process (allocations past it fail)"`

@@ -295,3 +295,42 @@ func processesWithArg(name, arg string) []string {
 	}
 	return out
 }
+
+// As root every running sandbox is a user of its own: one attempt that uses up its
+// process limit leaves the others theirs.
+func TestSandboxUsersApart(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("the dispatcher switches users only when it runs as root")
+	}
+	_, a, b := sandboxDirs(t)
+	sb := newSandbox(t, nil, sandbox.Limits{Processes: 32})
+	forks := func(n int) string {
+		return fmt.Sprintf("exec python3 -c 'import os, time\nk = 0\nfor i in range(%d):\n    try:\n        pid = os.fork()\n"+
+			"    except OSError:\n        break\n    if pid == 0:\n        time.sleep(5)\n        os._exit(0)\n    k += 1\nprint(os.getuid(), k)\ntime.sleep(2)'", n)
+	}
+	type out struct {
+		stdout string
+		err    error
+	}
+	first := make(chan out, 1)
+	go func() {
+		_, so, _, err := runSandboxed(t, sb, a, forks(25))
+		first <- out{so, err}
+	}()
+	time.Sleep(500 * time.Millisecond) // the first holds 25 processes
+	_, so, se, err := runSandboxed(t, sb, b, forks(25))
+	r := <-first
+	var uid1, n1, uid2, n2 int
+	if _, e := fmt.Sscan(r.stdout, &uid1, &n1); e != nil || r.err != nil {
+		t.Fatalf("first run: %q %v", r.stdout, r.err)
+	}
+	if _, e := fmt.Sscan(so, &uid2, &n2); e != nil || err != nil {
+		t.Fatalf("second run: %q %q %v", so, se, err)
+	}
+	if uid1 == uid2 || uid1 == 0 || uid2 == 0 {
+		t.Errorf("uids %d and %d: want two users of their own", uid1, uid2)
+	}
+	if n1 != 25 || n2 != 25 {
+		t.Errorf("forks %d and %d: each sandbox should have its own 32 processes", n1, n2)
+	}
+}

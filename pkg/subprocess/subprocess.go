@@ -90,6 +90,13 @@ func Run(ctx context.Context, c Cmd) (Result, error) {
 	mark := runMark()
 	var cmd *exec.Cmd
 	if sandboxed {
+		// A user of the run's own (as root): its processes count against its own limit.
+		user, release, err := c.Sandbox.AcquireUser()
+		if err != nil {
+			return Result{ExitCode: -1}, fmt.Errorf("subprocess: %w", err)
+		}
+		defer release()
+		c.Spec.User = user
 		if err := c.Sandbox.Prepare(c.Spec); err != nil {
 			return Result{ExitCode: -1}, fmt.Errorf("subprocess: %w", err)
 		}
