@@ -3,6 +3,7 @@ package event
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"regexp"
@@ -121,8 +122,17 @@ func jsonKind(raw json.RawMessage) string {
 // an envelope built from its attributes, with its JSON data kept verbatim (data that is not
 // JSON becomes a JSON string).
 func (e *Event) Document() []byte {
+	b, _ := e.DocumentWithin(0)
+	return b
+}
+
+// DocumentWithin is Document with a bound on the memory of decoding the data of a
+// CloudEvents 1.0/0.3 event to build the envelope (see jsonpath2.DecodeWithin; 0 is no
+// bound): past it, it fails with an error wrapping jsonpath2.ErrTooLarge. A Pacifica
+// event's document is its body, which takes nothing to build.
+func (e *Event) DocumentWithin(maxBytes int) ([]byte, error) {
 	if e.Mode == ModePacifica {
-		return e.Raw
+		return e.Raw, nil
 	}
 	doc := jsonpath2.NewObject()
 	doc.Set("cloudEventsVersion", "0.1")
@@ -144,15 +154,15 @@ func (e *Event) Document() []byte {
 	}
 	doc.Set("contentType", ct)
 	if d := e.CE.Data(); len(d) > 0 {
-		if v, err := jsonpath2.Decode(d); err == nil {
+		v, err := jsonpath2.DecodeWithin(d, maxBytes)
+		switch {
+		case err == nil:
 			doc.Set("data", v)
-		} else {
+		case errors.Is(err, jsonpath2.ErrTooLarge):
+			return nil, err
+		default:
 			doc.Set("data", string(d))
 		}
 	}
-	b, err := jsonpath2.Encode(doc)
-	if err != nil {
-		return nil
-	}
-	return b
+	return jsonpath2.Encode(doc)
 }

@@ -60,8 +60,12 @@ type Config struct {
 	PublishBuffer int
 	// Committers is the number of group commits in flight at once (default 4).
 	Committers int
-	Metrics    *Metrics
-	Logger     *slog.Logger
+	// MaxRouteSteps bounds the work of routing one event, in jsonpath2 evaluation steps
+	// for every route's filter together (default DefaultMaxRouteSteps). An event that needs
+	// more is recorded unrouted with the reason, and accepted.
+	MaxRouteSteps int
+	Metrics       *Metrics
+	Logger        *slog.Logger
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }
@@ -94,6 +98,9 @@ func (c *Config) defaults() error {
 	}
 	if c.PublishBuffer <= 0 {
 		c.PublishBuffer = 4096
+	}
+	if c.MaxRouteSteps <= 0 {
+		c.MaxRouteSteps = DefaultMaxRouteSteps
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
@@ -156,7 +163,14 @@ type JobRef struct {
 // Accept makes ev durable and returns its jobs. It fails only with ErrUnavailable (or the
 // context's error) when neither PostgreSQL nor RabbitMQ could hold the event.
 func (in *Intake) Accept(ctx context.Context, ev *event.Event) (Receipt, error) {
-	plan := in.plan(ev)
+	return in.AcceptWithin(ctx, ev, nil)
+}
+
+// AcceptWithin is Accept for one event of a group (a batch) whose routing shares budget: the
+// event's routing takes its steps from it, and once it is spent the group's remaining
+// events are recorded unrouted with the reason. A nil budget is Accept.
+func (in *Intake) AcceptWithin(ctx context.Context, ev *event.Event, budget *RouteBudget) (Receipt, error) {
+	plan := in.plan(ev, budget)
 	rctx, cancel := context.WithTimeout(ctx, in.cfg.RecordTimeout)
 	rec, err := in.record(rctx, jobstore.Item{Event: plan.event, Jobs: plan.jobs})
 	cancel()
@@ -191,14 +205,38 @@ type plan struct {
 // invalid (a file path escaping its directory, a key/value that would inject lines) gets
 // its jobs recorded as failed with the reason: it is well-formed, so it is accepted, but it
 // never runs.
-func (in *Intake) plan(ev *event.Event) plan {
+//
+// Routing is bounded: the document is decoded within DecodeLimit of its size, and the
+// filters run within MaxRouteSteps (and what is left of the group's budget). An event past a
+// bound is recorded unrouted with the reason ("not routed: ..."): it is well-formed, so it
+// is accepted, but it costs no more.
+func (in *Intake) plan(ev *event.Event, budget *RouteBudget) plan {
 	p := plan{event: newEvent(ev, in.cfg.Now())}
 	var routes []route.Route
-	doc, docErr := jsonpath2.Decode(ev.Document())
-	if docErr != nil {
+	var doc any
+	docText, docErr := ev.DocumentWithin(DecodeLimit(len(ev.Raw)))
+	if docErr == nil {
+		doc, docErr = jsonpath2.DecodeWithin(docText, DecodeLimit(len(docText)))
+	}
+	switch {
+	case errors.Is(docErr, jsonpath2.ErrTooLarge):
+		docErr = fmt.Errorf("not routed: the event document is too costly to decode for routing "+
+			"(%d bytes; %v)", len(docText), docErr)
+	case docErr != nil:
 		docErr = fmt.Errorf("event document: %w", docErr)
-	} else {
-		routes = in.cfg.Routes.Match(doc)
+	default:
+		steps := budget.take(in.cfg.MaxRouteSteps)
+		if steps <= 0 {
+			docErr = errors.New("not routed: the routing budget of the batch it came in is spent")
+			break
+		}
+		var used int
+		routes, used, docErr = in.cfg.Routes.MatchWithin(doc, steps)
+		budget.spend(used)
+		if docErr != nil {
+			routes = nil
+			docErr = fmt.Errorf("not routed: %w", docErr)
+		}
 	}
 	if len(routes) == 0 {
 		j := jobstore.NewJob{

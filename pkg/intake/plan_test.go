@@ -51,6 +51,17 @@ func TestPlan(t *testing.T) {
 		{"document too deep", "application/json", strings.Replace(sample, `"cloudEventsVersion": "0.1",`,
 			`"cloudEventsVersion": "0.1", "x": `+strings.Repeat("[", 600)+strings.Repeat("]", 600)+",", 1), jobstore.Unrouted, "",
 			"event document: jsonpath2: decode: nesting deeper than 512 at offset "},
+		// 3 MiB of empty objects would take about 80 MiB decoded: refused before decoding.
+		{"document too dense", "application/json", strings.Replace(sample, `"cloudEventsVersion": "0.1",`,
+			`"cloudEventsVersion": "0.1", "x": [`+strings.Repeat("{},", 1<<20)+"{}],", 1), jobstore.Unrouted, "",
+			"not routed: the event document is too costly to decode for routing"},
+		{"document too dense, CloudEvents 1.0", "application/cloudevents+json",
+			structured(strings.Replace(sample, `"data": [`, `"data": [`+strings.Repeat("{},", 1<<20), 1)), jobstore.Unrouted, "",
+			"not routed: the event document is too costly to decode for routing"},
+		// 3000 CSV files: the proxymod route costs more than the bound of the test's intake.
+		{"routing too costly", "application/json", strings.Replace(sample, `"data": [`, `"data": [`+
+			strings.Repeat(`{"destinationTable": "Files", "_id": 9, "name": "x.csv", "subdir": "inputs/", "mimetype": "text/csv"},`, 3000), 1),
+			jobstore.Unrouted, "", "not routed: routing the event takes more than 1000000 steps"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -59,7 +70,7 @@ func TestPlan(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			p := in.plan(evs[0])
+			p := in.plan(evs[0], nil)
 			if len(p.jobs) != 1 {
 				t.Fatalf("%d jobs, want 1: %+v", len(p.jobs), p.jobs)
 			}

@@ -37,7 +37,7 @@ func (in *Intake) recordHeld(ctx context.Context, d broker.Delivery) broker.Disp
 			"message_id", d.MessageID, "error", err)
 		return broker.Reject
 	}
-	p := in.plan(ev)
+	p := in.plan(ev, nil)
 	if s, ok := d.Headers[headerReceivedAt].(string); ok {
 		if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
 			p.event.ReceivedAt = t

@@ -25,11 +25,32 @@ const MaxDepth = 512
 // replaced (encoding/json's Decoder.Token, whose syntax errors it quotes: "invalid
 // character 'x' after array element", "unexpected EOF" wrapping io.ErrUnexpectedEOF), and
 // the differential tests hold it to that decoder.
-func Decode(data []byte) (any, error) {
+func Decode(data []byte) (any, error) { return DecodeWithin(data, 0) }
+
+// ErrTooLarge is a document whose values would take more memory than DecodeWithin allows.
+var ErrTooLarge = errors.New("jsonpath2: decode: the document's values take more memory than allowed")
+
+// DecodeWithin is Decode with a bound on the memory the values take: maxBytes (0: no
+// bound) counts the copy of the document's text, every container, every boxed string or
+// number and the decoder's own stacks, as they are made. Past it decoding stops with an
+// error wrapping ErrTooLarge, having made at most about maxBytes of values.
+//
+// The bound is what a hostile sender cannot exceed with a dense document: values cost 16 to
+// 72 bytes each whatever their text, so "[0,0,0,…]" or "[{},{},…]" take 17 to 28 times their
+// size, while Pacifica's own events, whose entries are objects of a few long strings, take
+// two to three times theirs.
+func DecodeWithin(data []byte, maxBytes int) (any, error) {
 	if !utf8.Valid(data) {
 		return nil, fmt.Errorf("jsonpath2: decode: invalid UTF-8 at offset %d", invalidUTF8At(data))
 	}
+	if maxBytes > 0 {
+		if n := estimate(data); n > maxBytes {
+			return nil, fmt.Errorf("jsonpath2: decode: %w", tooLargeError{limit: maxBytes, estimate: n})
+		}
+	}
 	d := newDecoder(data)
+	d.limit = maxBytes
+	d.charge(len(data))
 	v, err := d.value(0)
 	if err != nil {
 		return nil, fmt.Errorf("jsonpath2: decode: %w", err)
@@ -75,16 +96,128 @@ type decoder struct {
 	valSlab []any
 	keySlab []string
 	objSlab []Object
+
+	// boxes holds the boxed form of short strings and numbers already met: a value in an
+	// interface is immutable, so equal texts share one box instead of allocating each.
+	boxes map[string]any
+	// used counts the bytes of values made so far; limit bounds it (0: no bound).
+	used, limit int
 }
+
+// Sizes the decoder charges for what it allocates (64-bit).
+const (
+	sizeSlot   = 16 // an any, or a string header
+	sizeObject = 56 // an Object without its members
+	sizeIndex  = 48 // one key of an Object's index map, roughly
+)
+
+// maxBoxed bounds the strings and numbers whose boxes are shared, and maxBoxes their number.
+const (
+	maxBoxed = 32
+	maxBoxes = 4096
+)
+
+// tooLargeError is the error of a decoder past its limit.
+type tooLargeError struct{ limit, offset, estimate int }
+
+func (e tooLargeError) Error() string {
+	if e.estimate > 0 {
+		return fmt.Sprintf("its values would take about %d bytes, more than the limit of %d", e.estimate, e.limit)
+	}
+	return fmt.Sprintf("its values take more than the limit of %d bytes (at offset %d)", e.limit, e.offset)
+}
+
+// estimate is a quick lower estimate of what decoding data costs, read without allocating:
+// the copy of the text, a slot for every value after a comma or a colon, and the containers.
+// It lets DecodeWithin refuse a dense document before making any of its values.
+func estimate(data []byte) int {
+	var commas, colons, objects, arrays int
+	in := false
+	for i := 0; i < len(data); i++ {
+		c := data[i]
+		if in {
+			switch c {
+			case '\\':
+				i++
+			case '"':
+				in = false
+			}
+			continue
+		}
+		switch c {
+		case '"':
+			in = true
+		case ',':
+			commas++
+		case ':':
+			colons++
+		case '{':
+			objects++
+		case '[':
+			arrays++
+		}
+	}
+	return len(data) + sizeSlot*(commas+colons) + (sizeSlot+sizeObject)*objects + (sizeSlot+24)*arrays
+}
+
+func (e tooLargeError) Unwrap() error { return ErrTooLarge }
 
 func newDecoder(data []byte) decoder {
 	return decoder{data: data, text: string(data), chunk: min(max(len(data)/32, 8), 4096)}
+}
+
+// charge counts n bytes of values and reports whether the decoder is still within its limit.
+func (d *decoder) charge(n int) bool {
+	d.used += n
+	return d.limit <= 0 || d.used <= d.limit
+}
+
+// over is the error of a decoder past its limit, or nil.
+func (d *decoder) over() error {
+	if d.limit > 0 && d.used > d.limit {
+		return tooLargeError{limit: d.limit, offset: d.pos}
+	}
+	return nil
+}
+
+// box returns s as an any, sharing the box of an equal short text met before.
+func (d *decoder) box(s string, number bool) any {
+	if len(s) > maxBoxed {
+		d.charge(sizeSlot)
+		if number {
+			return json.Number(s)
+		}
+		return s
+	}
+	key := s
+	if number {
+		key = "#" + s // numbers and strings never share a box
+	} else {
+		key = "\"" + s
+	}
+	if v, ok := d.boxes[key]; ok {
+		return v
+	}
+	var v any = s
+	if number {
+		v = json.Number(s)
+	}
+	d.charge(sizeSlot)
+	if len(d.boxes) < maxBoxes {
+		if d.boxes == nil {
+			d.boxes = map[string]any{}
+		}
+		d.boxes[key] = v
+		d.charge(sizeIndex)
+	}
+	return v
 }
 
 // cutVals returns a slice of n values from the slab, of capacity n.
 func (d *decoder) cutVals(n int) []any {
 	if n > len(d.valSlab) {
 		d.valSlab = make([]any, max(n, d.chunk))
+		d.charge(sizeSlot * len(d.valSlab))
 	}
 	s := d.valSlab[:n:n]
 	d.valSlab = d.valSlab[n:]
@@ -95,6 +228,7 @@ func (d *decoder) cutVals(n int) []any {
 func (d *decoder) cutKeys(n int) []string {
 	if n > len(d.keySlab) {
 		d.keySlab = make([]string, max(n, d.chunk))
+		d.charge(sizeSlot * len(d.keySlab))
 	}
 	s := d.keySlab[:n:n]
 	d.keySlab = d.keySlab[n:]
@@ -105,6 +239,7 @@ func (d *decoder) cutKeys(n int) []string {
 func (d *decoder) newObject() *Object {
 	if len(d.objSlab) == 0 {
 		d.objSlab = make([]Object, max(d.chunk/4, 2))
+		d.charge(sizeObject * len(d.objSlab))
 	}
 	o := &d.objSlab[0]
 	d.objSlab = d.objSlab[1:]
@@ -174,7 +309,7 @@ func (d *decoder) value(depth int) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		return s, nil
+		return d.box(s, false), nil
 	case 't':
 		return d.literal("true", true)
 	case 'f':
@@ -187,7 +322,7 @@ func (d *decoder) value(depth int) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		return json.Number(n), nil
+		return d.box(n, true), nil
 	}
 	return nil, invalidChar(c, "looking for beginning of value")
 }
@@ -201,6 +336,7 @@ func (d *decoder) array(depth int) (any, error) {
 	switch c {
 	case ']':
 		d.pos++
+		d.charge(sizeSlot + 24)
 		return []any{}, nil
 	case '}':
 		return nil, invalidChar(c, "looking for beginning of value")
@@ -211,7 +347,10 @@ func (d *decoder) array(depth int) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		d.vals = append(d.vals, v)
+		if err := d.over(); err != nil {
+			return nil, err
+		}
+		d.vals = d.push(d.vals, v)
 		if c, err = d.next(); err != nil {
 			return nil, err
 		}
@@ -239,6 +378,7 @@ func (d *decoder) object(depth int) (any, error) {
 	}
 	if c == '}' {
 		d.pos++
+		d.charge(sizeSlot + sizeObject)
 		return NewObject(), nil
 	}
 	base := len(d.vals)
@@ -262,8 +402,13 @@ func (d *decoder) object(depth int) (any, error) {
 		if err != nil {
 			return nil, err
 		}
+		if err := d.over(); err != nil {
+			return nil, err
+		}
+		kc := cap(d.keys)
 		d.keys = append(d.keys, k)
-		d.vals = append(d.vals, v)
+		d.charge(sizeSlot * (cap(d.keys) - kc))
+		d.vals = d.push(d.vals, v)
 		if c, err = d.next(); err != nil {
 			return nil, err
 		}
@@ -281,6 +426,9 @@ func (d *decoder) object(depth int) (any, error) {
 			kbase := len(d.keys) - n
 			o := d.newObject()
 			o.keys, o.vals = d.cutKeys(n)[:0], d.cutVals(n)[:0]
+			if n > indexAbove {
+				d.charge(sizeIndex * 2 * n)
+			}
 			for i := range n {
 				o.Set(d.keys[kbase+i], d.vals[base+i])
 			}
@@ -290,6 +438,14 @@ func (d *decoder) object(depth int) (any, error) {
 		}
 		return nil, invalidChar(c, "after object key:value pair")
 	}
+}
+
+// push appends v to the scratch stack s, charging its growth.
+func (d *decoder) push(s []any, v any) []any {
+	c := cap(s)
+	s = append(s, v)
+	d.charge(sizeSlot * (cap(s) - c))
+	return s
 }
 
 // string reads the string whose opening quote is at d.pos.
@@ -316,6 +472,7 @@ func (d *decoder) escapedString(start, i int) (string, error) {
 	data := d.data
 	b := make([]byte, 0, i-start+16)
 	b = append(b, data[start:i]...)
+	defer func() { d.charge(cap(b)) }()
 	for i < len(data) {
 		c := data[i]
 		switch {

@@ -2,6 +2,7 @@ package jsonpath2
 
 import (
 	"encoding/json"
+	"errors"
 	"math/big"
 )
 
@@ -54,6 +55,33 @@ func (p *Path) Matches(doc any) bool {
 		})
 	})
 	return err == nil && n > 0
+}
+
+// MatchesWithin is Matches within a budget of work: it reports whether the expression
+// matches doc and how many steps (counted as for MaxSteps) it took. Past maxSteps (at most
+// MaxSteps) it stops with ErrLimit, which says nothing of whether doc matches; any other
+// failure of the evaluation is no match, as in Matches.
+func (p *Path) MatchesWithin(doc any, maxSteps int) (matched bool, steps int, err error) {
+	if maxSteps <= 0 || maxSteps > MaxSteps {
+		maxSteps = MaxSteps
+	}
+	n := 0
+	var ev *evaluator
+	err = evaluateWithin(maxSteps, doc, func(e *evaluator) {
+		ev = e
+		e.path(p.root, doc, 0, func(any) bool {
+			n++
+			return true // the whole result, as Matches: a later error means no match
+		})
+	})
+	steps = ev.steps
+	switch {
+	case errors.Is(err, ErrLimit):
+		return false, steps, err
+	case err != nil:
+		return false, steps, nil
+	}
+	return n > 0, steps, nil
 }
 
 // evaluator holds the state of one evaluation. Errors travel as panics of evalError from

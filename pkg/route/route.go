@@ -88,6 +88,47 @@ func (t *Table) Match(doc any) []Route {
 	return out
 }
 
+// MatchWithin is Match within a budget of work shared by the routes: maxSteps evaluation
+// steps of jsonpath2 (see jsonpath2.MaxSteps) for the lineage check and every filter
+// together. Past it, it stops with an error wrapping jsonpath2.ErrLimit. It also returns the
+// steps taken.
+func (t *Table) MatchWithin(doc any, maxSteps int) ([]Route, int, error) {
+	used := 0
+	within := func(p *jsonpath2.Path) (bool, error) {
+		var (
+			ok  bool
+			n   int
+			err = jsonpath2.ErrLimit
+		)
+		if rest := maxSteps - used; rest > 0 {
+			ok, n, err = p.MatchesWithin(doc, rest)
+		}
+		used += n
+		if err != nil {
+			return false, fmt.Errorf("routing the event takes more than %d steps: %w", maxSteps, err)
+		}
+		return ok, nil
+	}
+	own, err := within(lineage)
+	if err != nil {
+		return nil, used, err
+	}
+	var out []Route
+	for _, r := range t.routes {
+		if own && !r.OwnUploads {
+			continue
+		}
+		ok, err := within(r.Filter)
+		if err != nil {
+			return nil, used, err
+		}
+		if ok {
+			out = append(out, r)
+		}
+	}
+	return out, used, nil
+}
+
 // IsOwnUpload reports whether the event document carries the lineage key/value
 // Transactions._id, which this service puts on every transaction it uploads.
 func IsOwnUpload(doc any) bool { return lineage.Matches(doc) }

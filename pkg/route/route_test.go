@@ -1,6 +1,8 @@
 package route
 
 import (
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -84,5 +86,26 @@ func TestOwnUploadOfSampleEvent(t *testing.T) {
 	}
 	if IsOwnUpload(decode(t, string(b))) {
 		t.Error("the sample event (a scientist's upload) is taken for the dispatcher's own upload")
+	}
+}
+
+// TestMatchWithin: the routes of Match within the budget, which the lineage check and every
+// filter share; past it, an error wrapping jsonpath2.ErrLimit and no route.
+func TestMatchWithin(t *testing.T) {
+	t.Parallel()
+	ingest := jsonpath2.MustParse(`$[?(@["eventType"] = "org.pacifica.metadata.ingest")]`)
+	every := jsonpath2.MustParse(`$..*`)
+	table, err := NewTable(Route{Name: "ingest", Kind: "script", Filter: ingest}, Route{Name: "every", Kind: "script", Filter: every})
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := decode(t, `{"eventType": "org.pacifica.metadata.ingest", "data": [`+strings.Repeat(`{"a": [1, 2, 3]},`, 1000)+`{}]}`)
+	got, steps, err := table.MatchWithin(doc, jsonpath2.MaxSteps)
+	if err != nil || names(got) != names(table.Match(doc)) || names(got) != "ingest,every" {
+		t.Fatalf("MatchWithin = %s, %v; Match = %s", names(got), err, names(table.Match(doc)))
+	}
+	got, _, err = table.MatchWithin(doc, steps-1)
+	if !errors.Is(err, jsonpath2.ErrLimit) || got != nil || !strings.Contains(err.Error(), fmt.Sprintf("more than %d steps", steps-1)) {
+		t.Errorf("within %d of its %d steps: %s, %v", steps-1, steps, names(got), err)
 	}
 }
