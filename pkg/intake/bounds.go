@@ -8,10 +8,10 @@ import "sync/atomic"
 const DefaultMaxRouteSteps = 1 << 22
 
 // DecodeLimit is the memory the document of an event of n bytes may take once decoded for
-// routing: five times its size, plus 1 MiB. Pacifica's events take two to four and a half
+// routing: five times its size, plus 64 KiB. Pacifica's events take two to four and a half
 // times theirs (entries of a few long strings); a document of dense tiny values ("[0,0,…]",
 // "[{},{},…]") would take up to thirty-six, and is recorded unrouted instead.
-func DecodeLimit(n int) int { return 5*n + 1<<20 }
+func DecodeLimit(n int) int { return 5*n + 64<<10 }
 
 // MemoryFor is the most memory intake holds for an event whose body has n bytes: the body
 // and its decoded document. The receiver reserves it before reading a body.

@@ -23,14 +23,35 @@ type Accepter interface {
 	Accept(ctx context.Context, ev *event.Event) (intake.Receipt, error)
 }
 
-// DefaultMaxBodyBytes is the default limit of an event body: 16 MiB.
-const DefaultMaxBodyBytes = 16 << 20
+// Defaults of Config.
+const (
+	// DefaultMaxBodyBytes is the default limit of an event body: 16 MiB.
+	DefaultMaxBodyBytes = 16 << 20
+	// DefaultMemoryBudget is the default of Config.MemoryBudget: 64 MiB.
+	DefaultMemoryBudget = 64 << 20
+	// DefaultMaxBatchEvents is the default of Config.MaxBatchEvents.
+	DefaultMaxBatchEvents = 1000
+	// DefaultBatchRouteSteps is the default of Config.BatchRouteSteps: four events'
+	// worth of intake.DefaultMaxRouteSteps.
+	DefaultBatchRouteSteps = 4 * intake.DefaultMaxRouteSteps
+)
 
 // Config configures a Receiver. Intake is required.
 type Config struct {
 	Intake Accepter
 	// MaxBodyBytes is the largest body accepted; larger ones answer 413.
 	MaxBodyBytes int64
+	// MemoryBudget bounds the bytes held at once by the deliveries being read, decoded and
+	// stored (default DefaultMemoryBudget): each reserves its body and the memory of decoding
+	// it (intake.MemoryFor) before its body is read, and waits while there is no room.
+	MemoryBudget int64
+	// MaxBatchEvents is the largest number of events in a CloudEvents batch (default
+	// DefaultMaxBatchEvents); a larger batch is answered 413. Pacifica never sends batches.
+	MaxBatchEvents int
+	// BatchRouteSteps bounds the routing work of all the events of one batch together
+	// (default DefaultBatchRouteSteps): the events past it are recorded unrouted with the
+	// reason.
+	BatchRouteSteps int64
 	// Auth is the optional sender authentication.
 	Auth Auth
 	// JobURL gives the status URL of a job in answers (default "/jobs/<id>").
@@ -42,9 +63,16 @@ type Config struct {
 	Logger        *slog.Logger
 }
 
+// batchAccepter is an Accepter whose events of one batch can share a routing budget;
+// *intake.Intake is one.
+type batchAccepter interface {
+	AcceptWithin(ctx context.Context, ev *event.Event, budget *intake.RouteBudget) (intake.Receipt, error)
+}
+
 // Receiver is the http.Handler of POST /receive and POST /.
 type Receiver struct {
-	cfg Config
+	cfg    Config
+	memory *memoryBudget
 }
 
 // New returns a Receiver.
@@ -58,6 +86,15 @@ func New(cfg Config) (*Receiver, error) {
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = DefaultMaxBodyBytes
 	}
+	if cfg.MemoryBudget <= 0 {
+		cfg.MemoryBudget = DefaultMemoryBudget
+	}
+	if cfg.MaxBatchEvents <= 0 {
+		cfg.MaxBatchEvents = DefaultMaxBatchEvents
+	}
+	if cfg.BatchRouteSteps <= 0 {
+		cfg.BatchRouteSteps = DefaultBatchRouteSteps
+	}
 	if cfg.JobURL == nil {
 		cfg.JobURL = func(id uuid.UUID) string { return "/jobs/" + id.String() }
 	}
@@ -70,7 +107,7 @@ func New(cfg Config) (*Receiver, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Receiver{cfg: cfg}, nil
+	return &Receiver{cfg: cfg, memory: newMemoryBudget(cfg.MemoryBudget)}, nil
 }
 
 // Register adds the receiver's routes to mux: POST /receive (the Python dispatcher's path,
@@ -88,13 +125,27 @@ func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnauthorized, "the request does not carry the credentials configured for senders")
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, rc.cfg.MaxBodyBytes))
+	if r.ContentLength > rc.cfg.MaxBodyBytes {
+		// Refused from its announced length, unread: the connection is closed rather than
+		// drained.
+		w.Header().Set("Connection", "close")
+		rc.tooLarge(w)
+		return
+	}
+	size := r.ContentLength
+	if size < 0 {
+		size = rc.cfg.MaxBodyBytes // chunked: as much as may come
+	}
+	release, err := rc.memory.acquire(r.Context(), intake.MemoryFor(size))
+	if err != nil {
+		return // the sender went away while waiting for room: there is no one to answer
+	}
+	defer release()
+	body, err := readBody(w, r, rc.cfg.MaxBodyBytes)
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
-			rc.cfg.Metrics.observe("", outcomeTooLarge)
-			writeError(w, http.StatusRequestEntityTooLarge,
-				fmt.Sprintf("the body is larger than the limit of %d bytes", rc.cfg.MaxBodyBytes))
+			rc.tooLarge(w)
 			return
 		}
 		rc.cfg.Metrics.observe("", outcomeMalformed)
@@ -110,6 +161,12 @@ func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rc.cfg.Metrics.observe("", outcome)
 		rc.cfg.Logger.Info("delivery refused", "status", status, "error", err, "remote", r.RemoteAddr)
 		writeError(w, status, err.Error())
+		return
+	}
+	if len(events) > rc.cfg.MaxBatchEvents {
+		rc.cfg.Metrics.observe("", outcomeTooLarge)
+		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("the batch holds %d events, more than the limit of %d: "+
+			"send it as smaller batches", len(events), rc.cfg.MaxBatchEvents))
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), rc.cfg.AcceptTimeout)
@@ -133,6 +190,26 @@ func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusAccepted, map[string]any{"events": answers})
 }
 
+func (rc *Receiver) tooLarge(w http.ResponseWriter) {
+	rc.cfg.Metrics.observe("", outcomeTooLarge)
+	writeError(w, http.StatusRequestEntityTooLarge,
+		fmt.Sprintf("the body is larger than the limit of %d bytes", rc.cfg.MaxBodyBytes))
+}
+
+// readBody reads the body, at most limit bytes: into one buffer of the announced length,
+// or, for a chunked body, growing as it comes.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	body := http.MaxBytesReader(w, r.Body, limit)
+	if r.ContentLength < 0 {
+		return io.ReadAll(body)
+	}
+	buf := make([]byte, r.ContentLength)
+	if _, err := io.ReadFull(body, buf); err != nil {
+		return nil, err
+	}
+	return buf, nil
+}
+
 // batchConcurrency is how many events of one batch are made durable at once: together
 // they share the intake's group commits instead of waiting for one another.
 const batchConcurrency = 32
@@ -142,9 +219,21 @@ const batchConcurrency = 32
 func (rc *Receiver) acceptAll(ctx context.Context, events []*event.Event) ([]eventAnswer, int, error) {
 	answers := make([]eventAnswer, len(events))
 	errs := make([]error, len(events))
+	var budget *intake.RouteBudget
+	if len(events) > 1 || events[0].Mode == event.ModeBatch {
+		budget = intake.NewRouteBudget(rc.cfg.BatchRouteSteps)
+	}
 	accept := func(i int) {
 		ev := events[i]
-		rcpt, err := rc.cfg.Intake.Accept(ctx, ev)
+		var (
+			rcpt intake.Receipt
+			err  error
+		)
+		if b, ok := rc.cfg.Intake.(batchAccepter); ok && budget != nil {
+			rcpt, err = b.AcceptWithin(ctx, ev, budget)
+		} else {
+			rcpt, err = rc.cfg.Intake.Accept(ctx, ev)
+		}
 		if err != nil {
 			rc.cfg.Metrics.observe(ev.Type(), outcomeRefused)
 			rc.cfg.Logger.Error("event refused", "event_id", ev.ID(), "source", ev.Source(), "error", err)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/kelseyhightower/envconfig"
 
+	"github.com/pacifica/pacifica-dispatcher-go/pkg/jsonpath2"
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/pacifica"
 )
 
@@ -36,7 +37,12 @@ type Config struct {
 	BrokerURL   string `envconfig:"BROKER_URL" default:"amqp://guest:guest@127.0.0.1:5672/" desc:"RabbitMQ (AMQP 0-9-1) URL (or BROKER_URL_FILE: a file holding it)"`
 	Role        string `envconfig:"ROLE" default:"all" desc:"what this process runs: all, receiver or worker (the serve --role flag overrides it)"`
 
-	MaxEventBytes int64 `envconfig:"MAX_EVENT_BYTES" default:"16777216" desc:"largest event body accepted; larger ones are answered 413"`
+	MaxEventBytes   int64    `envconfig:"MAX_EVENT_BYTES" default:"16777216" desc:"largest event body accepted; larger ones are answered 413"`
+	ReceiveMemory   ByteSize `envconfig:"RECEIVE_MEMORY" default:"64MiB" desc:"memory the deliveries being read, decoded and stored may hold at once (each reserves six times its body size, at most three quarters of this); deliveries past it wait, unread, for room"`
+	MaxBatchEvents  int      `envconfig:"MAX_BATCH_EVENTS" default:"1000" desc:"most events in a CloudEvents batch; larger batches are answered 413 (Pacifica never sends batches)"`
+	RouteMaxSteps   int      `envconfig:"ROUTE_MAX_STEPS" default:"4194304" desc:"work allowed to route one event, in jsonpath2 steps for all routes together; an event that needs more is accepted and recorded unrouted with the reason"`
+	BatchRouteSteps int      `envconfig:"BATCH_ROUTE_STEPS" default:"16777216" desc:"work allowed to route all the events of one CloudEvents batch; the events past it are accepted and recorded unrouted with the reason"`
+	MaxConnections  int      `envconfig:"MAX_CONNECTIONS" default:"1000" desc:"most HTTP connections open at once; at the cap the longest-idle one is closed to make room, or new ones wait while all are busy"`
 
 	ReceiverAuthType     string `envconfig:"RECEIVER_AUTH_TYPE" desc:"authentication of event senders, required by the receiver: basic or header (when empty, taken from the credentials set), or none to accept events from anyone (a warning at start); unset without credentials stops the start"`
 	ReceiverAuthUsername string `envconfig:"RECEIVER_AUTH_USERNAME" desc:"basic: the user name senders must give (or RECEIVER_AUTH_USERNAME_FILE: a file holding it)"`
@@ -219,6 +225,21 @@ func (c Config) Validate() error {
 		bad("MAX_EVENT_BYTES", "%d is too small (at least 1024)", c.MaxEventBytes)
 	}
 	errs = append(errs, c.validateAuth()...)
+	if c.ReceiveMemory < 1<<20 {
+		bad("RECEIVE_MEMORY", "%d is too small (at least 1MiB)", c.ReceiveMemory)
+	}
+	if c.MaxBatchEvents < 1 {
+		bad("MAX_BATCH_EVENTS", "%d: want at least 1", c.MaxBatchEvents)
+	}
+	if c.RouteMaxSteps < 1000 || c.RouteMaxSteps > jsonpath2.MaxSteps {
+		bad("ROUTE_MAX_STEPS", "%d: want 1000 to %d", c.RouteMaxSteps, jsonpath2.MaxSteps)
+	}
+	if c.BatchRouteSteps < c.RouteMaxSteps {
+		bad("BATCH_ROUTE_STEPS", "%d: want at least ROUTE_MAX_STEPS (%d)", c.BatchRouteSteps, c.RouteMaxSteps)
+	}
+	if c.MaxConnections < 16 {
+		bad("MAX_CONNECTIONS", "%d is too small (at least 16)", c.MaxConnections)
+	}
 	if c.BrokerQueueType != "quorum" && c.BrokerQueueType != "classic" {
 		bad("BROKER_QUEUE_TYPE", "%q: want quorum or classic", c.BrokerQueueType)
 	}

@@ -135,7 +135,7 @@ func New(ctx context.Context, cfg Config, opts Options) (*Service, error) {
 		Routes: s.routes, Store: store, Broker: b,
 		JobsQueue: cfg.jobsQueue(), IntakeQueue: cfg.intakeQueue(),
 		MaxAttempts: cfg.MaxAttempts, RecordTimeout: cfg.RecordTimeout, PublishTimeout: cfg.PublishTimeout,
-		Metrics: intake.NewMetrics(s.reg), Logger: s.log,
+		MaxRouteSteps: cfg.RouteMaxSteps, Metrics: intake.NewMetrics(s.reg), Logger: s.log,
 	})
 	if err != nil {
 		s.close()
@@ -198,7 +198,9 @@ func (s *Service) routesHTTP() (http.Handler, error) {
 	if s.cfg.Role != RoleWorker {
 		rc, err := receiver.New(receiver.Config{
 			Intake: s.intake, MaxBodyBytes: s.cfg.MaxEventBytes, Auth: s.cfg.ReceiverAuth(),
-			Metrics: receiver.NewMetrics(s.reg), Logger: s.log,
+			MemoryBudget: int64(s.cfg.ReceiveMemory), MaxBatchEvents: s.cfg.MaxBatchEvents,
+			BatchRouteSteps: int64(s.cfg.BatchRouteSteps),
+			Metrics:         receiver.NewMetrics(s.reg), Logger: s.log,
 		})
 		if err != nil {
 			return nil, err
@@ -248,8 +250,11 @@ func (s *Service) Run(ctx context.Context) error {
 		return fmt.Errorf("listen on %s: %w", s.cfg.ListenAddr, err)
 	}
 	s.addr = ln.Addr()
+	limited := newConnLimiter(ln, s.cfg.MaxConnections, s.reg)
+	ln = limited
 	srv := &http.Server{
 		Handler:           s.handler,
+		ConnState:         limited.track,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		IdleTimeout:       120 * time.Second,
