@@ -3,6 +3,7 @@ package jobstore
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -23,7 +24,21 @@ type Filter struct {
 	Limit int
 	// Cursor continues a listing where the previous page ended.
 	Cursor string
+	// MaxDetailBytes, when set, bounds what a listing loads of each job: no logs, and
+	// details larger than it replaced by {"omitted": true, "bytes": n} (see DetailsOmitted).
+	MaxDetailBytes int
 }
+
+// DetailsOmitted reports whether a listing left the job's details out for their size.
+func (j Job) DetailsOmitted() bool {
+	var m struct {
+		Omitted bool `json:"omitted"`
+	}
+	return len(j.Details) > 0 && len(j.Details) < 64 && json.Unmarshal(j.Details, &m) == nil && m.Omitted
+}
+
+// CursorAfter is the cursor of a listing that continues after j.
+func CursorAfter(j Job) string { return encodeCursor(j.ReceivedAt, j.ID) }
 
 // Page is one page of jobs, newest first; Next continues the listing ("" at the end).
 type Page struct {
@@ -65,7 +80,13 @@ func (s *Store) List(ctx context.Context, f Filter) (Page, error) {
 		}
 		where = append(where, fmt.Sprintf("(j.received_at, j.id) < (%s, %s)", arg(at), arg(id)))
 	}
-	q := `SELECT ` + jobCols + jobFrom
+	cols := jobCols
+	if f.MaxDetailBytes > 0 {
+		n := arg(f.MaxDetailBytes)
+		cols = strings.Replace(cols, "j.logs, j.details", "''::text, CASE WHEN octet_length(j.details::text) <= "+n+
+			" THEN j.details ELSE jsonb_build_object('omitted', true, 'bytes', octet_length(j.details::text)) END", 1)
+	}
+	q := `SELECT ` + cols + jobFrom
 	if len(where) > 0 {
 		q += "WHERE " + strings.Join(where, " AND ")
 	}

@@ -329,3 +329,17 @@ func (s *Store) EventBody(ctx context.Context, id uuid.UUID) ([]byte, string, er
 	}
 	return body, ct, nil
 }
+
+// EventBodyWithin is EventBody for bodies of at most maxBytes: a larger body is not read,
+// and body is nil. size is the body's size in either case.
+func (s *Store) EventBodyWithin(ctx context.Context, id uuid.UUID, maxBytes int) (body []byte, contentType string, size int, err error) {
+	err = s.pool.QueryRow(ctx, `SELECT CASE WHEN octet_length(e.body) <= $2 THEN e.body END, e.content_type, octet_length(e.body)`+
+		jobFrom+`WHERE j.id = $1`, id, maxBytes).Scan(&body, &contentType, &size)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, "", 0, fmt.Errorf("%w: job %s", ErrNotFound, id)
+	}
+	if err != nil {
+		return nil, "", 0, fmt.Errorf("jobstore: event of job %s: %w", id, err)
+	}
+	return body, contentType, size, nil
+}

@@ -471,3 +471,42 @@ func BenchmarkRecord(b *testing.B) {
 	})
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
 }
+
+// TestListBounded: a bounded listing loads no logs and leaves out details larger than its
+// bound (marked omitted), and EventBodyWithin reads a body only within its bound.
+func TestListBounded(t *testing.T) {
+	t.Parallel()
+	s := open(t)
+	ctx := context.Background()
+	small := record(t, s, "small", time.Now(), "r")[0].Job.ID
+	big := record(t, s, "big", time.Now(), "r")[0].Job.ID
+	for id, details := range map[uuid.UUID]string{small: `{"stdout": "hi"}`, big: `{"stdout": "` + strings.Repeat("x", 5000) + `"}`} {
+		if _, err := s.pool.Exec(ctx, `UPDATE jobs SET details = $2, logs = 'a log' WHERE id = $1`, id, details); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p, err := s.List(ctx, Filter{MaxDetailBytes: 1000})
+	if err != nil || len(p.Jobs) != 2 {
+		t.Fatalf("list: %d jobs, %v", len(p.Jobs), err)
+	}
+	for _, j := range p.Jobs {
+		if j.Logs != "" {
+			t.Errorf("job %s: logs loaded in a bounded listing", j.EventID)
+		}
+		if omitted := j.ID == big; j.DetailsOmitted() != omitted {
+			t.Errorf("job %s: details %s, omitted %v, want %v", j.EventID, j.Details, j.DetailsOmitted(), omitted)
+		}
+	}
+	full, err := s.Get(ctx, big)
+	if err != nil || len(full.Details) < 5000 || full.DetailsOmitted() {
+		t.Errorf("get: details of %d bytes, %v", len(full.Details), err)
+	}
+	body, _, size, err := s.EventBodyWithin(ctx, big, 3)
+	if err != nil || body != nil || size != len(`{"a":1}`) {
+		t.Errorf("EventBodyWithin(3): %q, size %d, %v", body, size, err)
+	}
+	body, _, _, err = s.EventBodyWithin(ctx, big, 100)
+	if err != nil || string(body) != `{"a":1}` {
+		t.Errorf("EventBodyWithin(100): %q, %v", body, err)
+	}
+}

@@ -21,6 +21,7 @@ type Store interface {
 	List(ctx context.Context, f jobstore.Filter) (jobstore.Page, error)
 	Attempts(ctx context.Context, id uuid.UUID) ([]jobstore.Attempt, error)
 	EventBody(ctx context.Context, id uuid.UUID) (body []byte, contentType string, err error)
+	EventBodyWithin(ctx context.Context, id uuid.UUID, maxBytes int) (body []byte, contentType string, size int, err error)
 	Cancel(ctx context.Context, id uuid.UUID) (jobstore.Job, error)
 	Retry(ctx context.Context, id uuid.UUID) (jobstore.Job, error)
 }
@@ -55,8 +56,21 @@ type Config struct {
 	ScriptRoutePrefix string
 	// AppName is reported as taskApplicationName by the Python-compatible API.
 	AppName string
-	Logger  *slog.Logger
+	// MaxAnswerBytes bounds the answers of GET /jobs and GET /scriptlog (default
+	// DefaultMaxAnswerBytes): a page stops before the job that would take it past the
+	// bound, says so ("truncated") and gives the cursor of the rest. In these listings, a
+	// job's details, a script run's output and its event larger than MaxItemBytes (default
+	// DefaultMaxItemBytes) are left out; GET /jobs/{id} and GET /scriptlog/{id} give them.
+	MaxAnswerBytes int
+	MaxItemBytes   int
+	Logger         *slog.Logger
 }
+
+// Defaults of the listings' bounds.
+const (
+	DefaultMaxAnswerBytes = 4 << 20
+	DefaultMaxItemBytes   = 64 << 10
+)
 
 // API is the status API's http handler set.
 type API struct {
@@ -73,6 +87,12 @@ func New(cfg Config) (*API, error) {
 	}
 	if cfg.ScriptRoutePrefix == "" {
 		cfg.ScriptRoutePrefix = "script."
+	}
+	if cfg.MaxAnswerBytes <= 0 {
+		cfg.MaxAnswerBytes = DefaultMaxAnswerBytes
+	}
+	if cfg.MaxItemBytes <= 0 {
+		cfg.MaxItemBytes = DefaultMaxItemBytes
 	}
 	if cfg.AppName == "" {
 		cfg.AppName = "pacifica-dispatcher-go"
@@ -180,6 +200,7 @@ func (a *API) listJobs(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, fmt.Sprintf("state: unknown state %q", f.State))
 		return
 	}
+	f.MaxDetailBytes = a.cfg.MaxItemBytes
 	ctx, cancel := context.WithTimeout(r.Context(), a.cfg.Timeout)
 	defer cancel()
 	page, err := a.cfg.Store.List(ctx, f)
@@ -192,9 +213,16 @@ func (a *API) listJobs(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out := listJSON{Jobs: make([]jobView, 0, len(page.Jobs)), NextCursor: page.Next}
-	for _, j := range page.Jobs {
-		out.Jobs = append(out.Jobs, jobJSON(j, false))
+	size := 0
+	for i, j := range page.Jobs {
+		v := jobJSON(j, false)
+		if size += encodedSize(v); size > a.cfg.MaxAnswerBytes && i > 0 {
+			out.Truncated, out.NextCursor = true, jobstore.CursorAfter(page.Jobs[i-1])
+			break
+		}
+		out.Jobs = append(out.Jobs, v)
 	}
+	page.Next = out.NextCursor
 	if page.Next != "" {
 		nq := r.URL.Query()
 		nq.Set("cursor", page.Next)
@@ -252,6 +280,12 @@ func (a *API) storeError(w http.ResponseWriter, err error, id uuid.UUID) {
 	a.cfg.Logger.Warn("status API: job store error", "error", err)
 	w.Header().Set("Retry-After", "5")
 	writeError(w, http.StatusServiceUnavailable, "the job store is unavailable")
+}
+
+// encodedSize is the size of v in JSON, as the answers are written (indented, roughly).
+func encodedSize(v any) int {
+	b, _ := json.Marshal(v)
+	return len(b) + len(b)/8
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

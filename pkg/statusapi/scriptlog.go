@@ -3,6 +3,7 @@ package statusapi
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
 
@@ -30,6 +31,10 @@ type scriptRun struct {
 	TransactionID *int64          `json:"transaction_id"`
 	Outputs       json.RawMessage `json:"outputs,omitempty"`
 	Truncated     bool            `json:"truncated,omitempty"`
+	// EventOmitted and OutputOmitted: the listing left out an event or an output larger
+	// than its bound; GET /scriptlog/{uuid} gives them.
+	EventOmitted  bool `json:"event_omitted,omitempty"`
+	OutputOmitted bool `json:"output_omitted,omitempty"`
 }
 
 // scriptDetails is the part of a script job's details (scripts.Run) the log shows.
@@ -42,7 +47,9 @@ type scriptDetails struct {
 	Outputs    json.RawMessage `json:"outputs"`
 }
 
-func (a *API) scriptRunOf(ctx context.Context, j jobstore.Job) scriptRun {
+// scriptRunOf is the run of a script job. In a listing (brief), an event larger than
+// MaxItemBytes is left out unread.
+func (a *API) scriptRunOf(ctx context.Context, j jobstore.Job, brief bool) scriptRun {
 	var d scriptDetails
 	if len(j.Details) > 0 {
 		_ = json.Unmarshal(j.Details, &d)
@@ -53,8 +60,19 @@ func (a *API) scriptRunOf(ctx context.Context, j jobstore.Job) scriptRun {
 	v := scriptRun{UUID: j.ID.String(), Event: json.RawMessage("null"), Stdout: d.Stdout, Stderr: d.Stderr,
 		ReturnCode: d.ReturnCode, ScriptID: d.Script, Created: compatTime(j.ReceivedAt), Updated: compatTime(j.UpdatedAt),
 		State: j.State, Error: j.Error, Attempts: j.Attempts, TransactionID: j.TransactionID,
-		Outputs: d.Outputs, Truncated: d.Truncated}
-	if body, ct, err := a.cfg.Store.EventBody(ctx, j.ID); err == nil {
+		Outputs: d.Outputs, Truncated: d.Truncated, OutputOmitted: j.DetailsOmitted()}
+	var (
+		body []byte
+		ct   string
+		err  error
+	)
+	if brief {
+		body, ct, _, err = a.cfg.Store.EventBodyWithin(ctx, j.ID, a.cfg.MaxItemBytes)
+		v.EventOmitted = err == nil && body == nil
+	} else {
+		body, ct, err = a.cfg.Store.EventBody(ctx, j.ID)
+	}
+	if err == nil && body != nil {
 		if ev, err := intake.Load(body, ct); err == nil {
 			v.Event = ev.Document()
 		}
@@ -69,18 +87,21 @@ func (a *API) scriptLog(ctx context.Context, w http.ResponseWriter, j jobstore.J
 		writeError(w, http.StatusNotFound, "no script run "+j.ID.String())
 		return
 	}
-	writeJSON(w, http.StatusOK, a.scriptRunOf(ctx, j))
+	writeJSON(w, http.StatusOK, a.scriptRunOf(ctx, j, false))
 }
 
 // scriptLogs serves GET /scriptlog: the script runs, newest first. dispatcher-k8s listed
 // every run; this lists the newest ?limit= (default 100, at most jobstore.MaxLimit), and
-// ?script= selects one script's runs.
+// ?script= selects one script's runs. The answer stays a JSON list, bounded to
+// MaxAnswerBytes: when a page stops early or more runs follow, the header X-Next-Cursor (and
+// Link rel="next") gives ?cursor= of the rest, and X-Truncated: true says it stopped early.
 func (a *API) scriptLogs(w http.ResponseWriter, r *http.Request) {
 	limit, ok := limitParam(w, r, 100)
 	if !ok {
 		return
 	}
-	f := jobstore.Filter{Limit: limit, RoutePrefix: a.cfg.ScriptRoutePrefix}
+	f := jobstore.Filter{Limit: limit, RoutePrefix: a.cfg.ScriptRoutePrefix, MaxDetailBytes: a.cfg.MaxItemBytes,
+		Cursor: r.URL.Query().Get("cursor")}
 	if s := r.URL.Query().Get("script"); s != "" {
 		if err := checkText("script", s); err != nil {
 			writeError(w, http.StatusBadRequest, err.Error())
@@ -92,12 +113,29 @@ func (a *API) scriptLogs(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	page, err := a.cfg.Store.List(ctx, f)
 	if err != nil {
+		if errors.Is(err, jobstore.ErrBadCursor) {
+			writeError(w, http.StatusBadRequest, "cursor: not a cursor this service gave out")
+			return
+		}
 		a.storeError(w, err, [16]byte{})
 		return
 	}
 	out := make([]scriptRun, 0, len(page.Jobs))
-	for _, j := range page.Jobs {
-		out = append(out, a.scriptRunOf(ctx, j))
+	size := 0
+	for i, j := range page.Jobs {
+		run := a.scriptRunOf(ctx, j, true)
+		if size += encodedSize(run); size > a.cfg.MaxAnswerBytes && i > 0 {
+			w.Header().Set("X-Truncated", "true")
+			page.Next = jobstore.CursorAfter(page.Jobs[i-1])
+			break
+		}
+		out = append(out, run)
+	}
+	if page.Next != "" {
+		q := r.URL.Query()
+		q.Set("cursor", page.Next)
+		w.Header().Set("X-Next-Cursor", page.Next)
+		w.Header().Set("Link", `</scriptlog?`+q.Encode()+`>; rel="next"`)
 	}
 	writeJSON(w, http.StatusOK, out)
 }

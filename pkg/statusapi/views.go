@@ -29,6 +29,7 @@ type jobView struct {
 	NextAttemptAt   *time.Time      `json:"next_attempt_at,omitempty"`
 	CancelRequested bool            `json:"cancel_requested,omitempty"`
 	Details         json.RawMessage `json:"details,omitempty"`
+	DetailsOmitted  bool            `json:"details_omitted,omitempty"`
 	Logs            *string         `json:"logs,omitempty"`
 	History         []attemptView   `json:"attempt_history,omitempty"`
 }
@@ -46,6 +47,8 @@ type listJSON struct {
 	Jobs       []jobView `json:"jobs"`
 	NextCursor string    `json:"next_cursor,omitempty"`
 	Next       string    `json:"next,omitempty"`
+	// Truncated: the page stopped early to stay within the answer's bound; next continues.
+	Truncated bool `json:"truncated,omitempty"`
 }
 
 func jobJSON(j jobstore.Job, withLogs bool) jobView {
@@ -59,7 +62,9 @@ func jobJSON(j jobstore.Job, withLogs bool) jobView {
 	if j.State == jobstore.Queued {
 		v.NextAttemptAt = j.NextAttemptAt
 	}
-	if len(j.Details) > 0 && json.Valid(j.Details) {
+	if j.DetailsOmitted() {
+		v.DetailsOmitted = true
+	} else if len(j.Details) > 0 && json.Valid(j.Details) {
 		v.Details = j.Details
 	}
 	if withLogs {
