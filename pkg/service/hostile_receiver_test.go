@@ -1,13 +1,17 @@
 package service
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 )
 
 const jsonCT = "application/json"
@@ -51,6 +55,53 @@ func randomHex(n int) string {
 
 // nested returns n nested JSON lists.
 func nested(n int) string { return strings.Repeat("[", n) + strings.Repeat("]", n) }
+
+// ceBatch delivers a CloudEvents batch of n events that no route wants.
+func ceBatch(prefix string, n int) func(*hostileEnv) delivery {
+	return func(*hostileEnv) delivery {
+		var b strings.Builder
+		b.WriteString("[")
+		for i := range n {
+			if i > 0 {
+				b.WriteString(",")
+			}
+			fmt.Fprintf(&b, `{"specversion":"1.0","id":"%s-%d","source":"/hostile/batch","type":"org.example.batch"}`, prefix, i)
+		}
+		b.WriteString("]")
+		return delivery{contentType: "application/cloudevents-batch+json", body: []byte(b.String())}
+	}
+}
+
+// idleFlood opens n connections to base, each after one request, kept open and idle.
+func idleFlood(t *testing.T, base string, n int) []net.Conn {
+	t.Helper()
+	addr := strings.TrimPrefix(base, "http://")
+	var conns []net.Conn
+	for range n {
+		c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+		if err != nil {
+			t.Fatalf("after %d connections: %v", len(conns), err)
+		}
+		conns = append(conns, c)
+		if _, err := fmt.Fprint(c, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"); err == nil {
+			_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+			if resp, err := http.ReadResponse(bufio.NewReader(c), nil); err == nil {
+				resp.Body.Close()
+			}
+		}
+	}
+	return conns
+}
+
+// csvFiles are n Files entries of CSVs in inputs/.
+func csvFiles(n int) []map[string]any {
+	out := make([]map[string]any, n)
+	for i := range out {
+		out[i] = map[string]any{"destinationTable": "Files", "_id": 200000 + i, "name": fmt.Sprintf("c%04d.csv", i),
+			"subdir": "inputs/", "size": 10, "hashtype": "sha1", "hashsum": strings.Repeat("0", 40), "mimetype": "text/csv"}
+	}
+	return out
+}
 
 func receiverCases() []hostileCase {
 	bad := func(code int, mention ...string) hostileWant { return hostileWant{code: code, errHas: mention} }
@@ -181,32 +232,74 @@ func receiverCases() []hostileCase {
 		{name: "receiver/CE batch with a bad event", deliver: func(e *hostileEnv) delivery {
 			return delivery{contentType: "application/cloudevents-batch+json", body: []byte(`[{"specversion":"1.0","id":"a","source":"/s","type":"t"},{"specversion":"1.0"}]`)}
 		}, want: bad(400, "batch event 1")},
-		{name: "receiver/CE batch of 2000 events", slow: true, deliver: func(e *hostileEnv) delivery {
+		{name: "receiver/CE batch of 1000 events", slow: true, deliver: ceBatch("batch", 1000),
+			want: hostileWant{code: http.StatusAccepted, state: "unrouted", sample: 5}},
+		// Over MAX_BATCH_EVENTS: refused before any is stored (it was 33k rows stored, then a
+		// 503). Pacifica never sends batches, so a 4xx disables nothing.
+		{name: "receiver/CE batch of 20000 events", deliver: ceBatch("big-batch", 20000),
+			want: bad(413, "the batch holds 20000 events, more than the limit of 1000")},
+		// Dense data decodes to many times its size: recorded unrouted, not decoded.
+		{name: "receiver/7 MiB of small objects", deliver: raw(envelope("small-objects", "["+strings.Repeat(`{"a":0},`, 900<<10)+`{}]`)),
+			want: accepted("unrouted", "not routed: the event document is too costly to decode for routing")},
+		// Eight dense events at once (the attack took the receiver to 1.66 GB and all eight
+		// were answered 503): every one answered 202, recorded unrouted.
+		{name: "receiver/8 large events at once", deliver: raw(envelope("large-0", "["+strings.Repeat(`{"a":0},`, 900<<10)+`{}]`)),
+			want: hostileWant{code: http.StatusAccepted, state: "unrouted", check: func(t *testing.T, e *hostileEnv, _ *hostileResult) {
+				codes := make(chan int, 8)
+				for i := range 8 {
+					go func() {
+						resp, err := http.Post(e.h.base+"/receive", jsonCT, strings.NewReader(
+							envelope(fmt.Sprintf("large-%d", i+1), "["+strings.Repeat(`{"a":0},`, 900<<10)+`{}]`)))
+						if err != nil {
+							codes <- 0
+							return
+						}
+						resp.Body.Close()
+						codes <- resp.StatusCode
+					}()
+				}
+				for range 8 {
+					if c := <-codes; c != http.StatusAccepted {
+						t.Errorf("a large event answered %d, want 202", c)
+					}
+				}
+			}}},
+		// 3000 idle keep-alive connections (MAX_CONNECTIONS is 1000): the longest-idle are
+		// closed to make room, and the delivery and /healthz are answered.
+		{name: "receiver/idle connection flood", setup: func(e *hostileEnv) func() {
+			conns := idleFlood(e.t, e.h.base, 3000)
+			return func() {
+				for _, c := range conns {
+					c.Close()
+				}
+			}
+		}, deliver: edited(setKV("proxymod.task", "rest")), want: accepted("unrouted")},
+		// The proxymod filter compares every CSV file with every key/value: 14 events of 2000
+		// CSV files cost seconds each before routing was bounded. The batch's budget is spent
+		// by the first few; every event is accepted, unrouted, with the reason.
+		{name: "receiver/CE batch of costly proxymod events", deliver: func(e *hostileEnv) delivery {
+			// The CSV entries come first: the existence tests stop at the sample's own files.
+			data := e.event(func(m map[string]any) {
+				var entries []any
+				for _, f := range csvFiles(2000) {
+					entries = append(entries, f)
+				}
+				m["data"] = append(entries, m["data"].([]any)...)
+			})
+			m := decodeNumbers(e.t, data)
 			var b strings.Builder
 			b.WriteString("[")
-			for i := range 2000 {
+			d, _ := json.Marshal(m["data"])
+			for i := range 14 {
 				if i > 0 {
 					b.WriteString(",")
 				}
-				fmt.Fprintf(&b, `{"specversion":"1.0","id":"batch-%d","source":"/hostile/batch","type":"org.example.batch"}`, i)
+				fmt.Fprintf(&b, `{"specversion":"1.0","id":"costly-%d","source":"/hostile/costly","type":"org.pacifica.metadata.ingest",`+
+					`"datacontenttype":"application/json","data":%s}`, i, d)
 			}
 			b.WriteString("]")
 			return delivery{contentType: "application/cloudevents-batch+json", body: []byte(b.String())}
-		}, want: accepted("unrouted")},
-		// Made durable concurrently, through the group commits (one after the other, such a
-		// batch took longer than the receiver's 30 s and was answered 503).
-		{name: "receiver/CE batch of 20000 events", slow: true, deliver: func(e *hostileEnv) delivery {
-			var b strings.Builder
-			b.WriteString("[")
-			for i := range 20000 {
-				if i > 0 {
-					b.WriteString(",")
-				}
-				fmt.Fprintf(&b, `{"specversion":"1.0","id":"big-batch-%d","source":"/hostile/batch","type":"org.example.batch"}`, i)
-			}
-			b.WriteString("]")
-			return delivery{contentType: "application/cloudevents-batch+json", body: []byte(b.String())}
-		}, want: hostileWant{code: http.StatusAccepted, state: "unrouted", sample: 5}},
+		}, want: hostileWant{code: http.StatusAccepted, state: "unrouted", errHas: []string{"not routed:"}}},
 		{name: "receiver/CE empty batch", deliver: func(e *hostileEnv) delivery {
 			return delivery{contentType: "application/cloudevents-batch+json", body: []byte(`[]`)}
 		}, want: bad(400, "empty batch")},
