@@ -30,6 +30,10 @@ func (s oneJob) Attempts(context.Context, uuid.UUID) ([]jobstore.Attempt, error)
 func (s oneJob) EventBody(context.Context, uuid.UUID) ([]byte, string, error) {
 	return []byte(`{}`), "application/json", nil
 }
+func (s oneJob) EventBodyWithin(ctx context.Context, id uuid.UUID, _ int) ([]byte, string, int, error) {
+	b, ct, err := s.EventBody(ctx, id)
+	return b, ct, len(b), err
+}
 func (s oneJob) Cancel(ctx context.Context, id uuid.UUID) (jobstore.Job, error) {
 	return s.Get(ctx, id)
 }
