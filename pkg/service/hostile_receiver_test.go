@@ -248,8 +248,15 @@ func receiverCases() []hostileCase {
 				codes := make(chan int, 8)
 				for i := range 8 {
 					go func() {
-						resp, err := http.Post(e.h.base+"/receive", jsonCT, strings.NewReader(
+						req, err := http.NewRequest(http.MethodPost, e.h.base+"/receive", strings.NewReader(
 							envelope(fmt.Sprintf("large-%d", i+1), "["+strings.Repeat(`{"a":0},`, 900<<10)+`{}]`)))
+						if err != nil {
+							codes <- 0
+							return
+						}
+						req.Header.Set("Content-Type", jsonCT)
+						e.h.senderAuth(req)
+						resp, err := http.DefaultClient.Do(req)
 						if err != nil {
 							codes <- 0
 							return
