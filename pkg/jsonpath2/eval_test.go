@@ -8,7 +8,7 @@ import (
 	"testing"
 )
 
-// The claims of JSONPATH2.md §2, each as the expression, the document, and the matches the
+// The semantics of the Python jsonpath2 library (v0.4.5), each as the expression, the document, and the matches the
 // Python library v0.4.5 gives.
 func TestMatchSemantics(t *testing.T) {
 	t.Parallel()

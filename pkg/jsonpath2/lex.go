@@ -5,7 +5,7 @@ import (
 	"unicode/utf8"
 )
 
-// tokKind is a token type of the jsonpath2 grammar (JSONPATH2.md §1.1).
+// tokKind is a token type of the jsonpath2 grammar (as the Python jsonpath2 library v0.4.5 tokenises it).
 type tokKind uint8
 
 const (

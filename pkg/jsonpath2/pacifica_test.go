@@ -5,7 +5,7 @@ import (
 	"testing"
 )
 
-// The Pacifica expressions of JSONPATH2.md §4 on the sample event and its variations.
+// The expressions Pacifica's subscriptions use on the sample event and its variations.
 // Expression (b), the old proxymod route, is covered by the route of package proxymod,
 // whose tests check the same claims.
 func TestPacificaExpressions(t *testing.T) {
@@ -87,7 +87,7 @@ func TestPacificaExpressions(t *testing.T) {
 	}
 }
 
-// The answers of JSONPATH2.md §2.5, each on a small document.
+// The Python library's answers to comparisons of mixed types, each on a small document.
 func TestSpecificQuestions(t *testing.T) {
 	t.Parallel()
 	cases := []struct {

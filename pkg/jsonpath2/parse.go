@@ -17,7 +17,7 @@ type Path struct {
 // String returns the expression's text, exactly as given to Parse.
 func (p *Path) String() string { return p.text }
 
-// Parse parses a jsonpath2 expression (JSONPATH2.md §1): the text must start with "$". It
+// Parse parses a jsonpath2 expression (the Python jsonpath2 library's grammar, v0.4.5): the text must start with "$". It
 // accepts exactly what the Python library v0.4.5 accepts, so a subscription filter that
 // Pacifica notifications would refuse is refused here too. The error is a *SyntaxError for
 // the first problem found, in the order the Python library finds them: lexer and parser

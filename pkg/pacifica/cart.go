@@ -14,7 +14,7 @@ import (
 
 const cartd = "cartd"
 
-// CartClient talks to cartd (PROTOCOLS.md §2).
+// CartClient talks to cartd (pacifica-cartd).
 type CartClient struct {
 	c       caller
 	base    string

@@ -16,7 +16,7 @@ import (
 	"time"
 )
 
-// fakeCartd follows PROTOCOLS.md §2 with a tar body the test chooses.
+// fakeCartd answers as pacifica-cartd does, with a tar body the test chooses.
 type fakeCartd struct {
 	mu       sync.Mutex
 	tarBody  []byte

@@ -15,7 +15,7 @@ import (
 // DefaultMetadataURL is the metadata service of a Config that names none.
 const DefaultMetadataURL = "http://127.0.0.1:8121"
 
-// Config holds the endpoints and credentials of a Pacifica site (PROTOCOLS.md §4). The
+// Config holds the endpoints and credentials of a Pacifica site (under the variable names of the Pacifica CLI). The
 // credentials apply to every service, metadata included (a site may put it behind the
 // same proxy). An empty MetadataURL means DefaultMetadataURL.
 type Config struct {

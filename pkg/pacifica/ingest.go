@@ -15,7 +15,7 @@ import (
 
 const ingest = "ingest"
 
-// IngestClient uploads to Pacifica's ingest service (PROTOCOLS.md §3).
+// IngestClient uploads to Pacifica's ingest service (pacifica-ingest: POST /upload of a tar bundle, GET /get_state?job_id=N).
 type IngestClient struct {
 	c         caller
 	uploadURL string

@@ -31,7 +31,7 @@ type received struct {
 	metadata      []map[string]any
 }
 
-// fakeIngest follows PROTOCOLS.md §3: POST /upload, GET /get_state?job_id=N.
+// fakeIngest answers as pacifica-ingest does: POST /upload, GET /get_state?job_id=N.
 type fakeIngest struct {
 	mu       sync.Mutex
 	got      []received

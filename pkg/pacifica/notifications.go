@@ -10,7 +10,7 @@ import (
 
 const notifications = "notifications"
 
-// NotificationsClient manages subscriptions (PROTOCOLS.md §1.5).
+// NotificationsClient manages subscriptions (pacifica-notifications' /eventmatch API).
 type NotificationsClient struct {
 	c    caller
 	base string

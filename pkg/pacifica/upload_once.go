@@ -18,7 +18,7 @@ import (
 const JobIDKey = "dispatcher.job_id"
 
 // LineageKey is the key/value that links an upload of the dispatcher to its source: the
-// source transaction's id (PROTOCOLS.md §3.4). Events that carry it are the dispatcher's
+// source transaction's id (Pacifica's way of linking a result to its source). Events that carry it are the dispatcher's
 // own uploads and match no route.
 const LineageKey = "Transactions._id"
 

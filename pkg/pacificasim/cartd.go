@@ -10,7 +10,7 @@ import (
 // maxCartRequest bounds the body of a cart request.
 const maxCartRequest = 16 << 20
 
-// CartdHandler returns cartd: POST, HEAD, GET and DELETE on /<cart uid> (PROTOCOLS.md §2).
+// CartdHandler returns cartd: POST, HEAD, GET and DELETE on /<cart uid> (as pacifica-cartd answers).
 func (s *Sim) CartdHandler() http.Handler {
 	return s.withFaults(ServiceCartd, http.HandlerFunc(s.serveCartd))
 }

@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// TestIngestEvent checks the event built after an upload against PROTOCOLS.md §1.3–1.4: the
+// TestIngestEvent checks the event built after an upload against the ingest events Pacifica's metadata service sends: the
 // envelope's keys in order, eventTime in local time without zone, extensions {}, and as data
 // the uploaded entries, unchanged and in order (unknown tables kept), the Files entries
 // given their _id, and Transactions._id appended last.

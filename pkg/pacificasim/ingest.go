@@ -13,7 +13,7 @@ import (
 const defaultIngestUser = "root"
 
 // IngestHandler returns ingest: POST (or PUT) /upload and GET /get_state?job_id=N
-// (PROTOCOLS.md §3).
+// (as pacifica-ingest answers).
 func (s *Sim) IngestHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/upload", s.upload)

@@ -12,7 +12,7 @@ import (
 const maxEventBody = 64 << 20
 
 // NotificationsHandler returns notifications: /eventmatch subscriptions and POST /receive
-// (PROTOCOLS.md §1).
+// (as pacifica-notifications answers).
 func (s *Sim) NotificationsHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/eventmatch", s.eventMatch)

@@ -19,7 +19,7 @@ import (
 )
 
 // Key/values of the uploads: the lineage key that links results to their source
-// (PROTOCOLS.md §3.4), and the marks of a failed run's upload. Every upload also carries
+// (Pacifica's way of linking a result to its source), and the marks of a failed run's upload. Every upload also carries
 // pacifica.JobIDKey, the dispatcher job's UUID.
 const (
 	LineageKey     = pacifica.LineageKey
@@ -71,7 +71,7 @@ type HandlerConfig struct {
 	ReadOnly []string
 }
 
-// Handler runs proxymod jobs: download, compute, upload (PROXYMOD.md §3).
+// Handler runs proxymod jobs: download, compute, upload (as pacifica-dispatcher-proxymod did).
 type Handler struct{ cfg HandlerConfig }
 
 // NewHandler returns the proxymod handler.

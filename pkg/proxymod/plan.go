@@ -10,7 +10,7 @@ import (
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/event"
 )
 
-// headers are the allowed configuration headers and their keys (PROXYMOD.md §2).
+// headers are the allowed configuration headers and their keys (those proxymod reads; the old dispatcher's list).
 var headers = map[string][]string{
 	"PROJECT": {"runtime", "failure"},
 	"INPUTS":  {"in_dir", "in_file_one", "in_file_two"},
@@ -77,7 +77,7 @@ func (e *PlanError) Error() string { return e.Msg }
 func planErr(format string, args ...any) error { return &PlanError{Msg: fmt.Sprintf(format, args...)} }
 
 // NewPlan builds and validates a job's plan from an ingest event, with the error messages
-// of the old dispatcher where it had them (PROXYMOD.md §2).
+// of the old dispatcher where it had them (pacifica-dispatcher-proxymod).
 func NewPlan(in *event.Ingest) (*Plan, error) {
 	countV, ok := in.Lookup("proxymod.configs_count")
 	if !ok {

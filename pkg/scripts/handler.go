@@ -23,7 +23,7 @@ import (
 // Key/values the dispatcher puts on every upload of a script job, besides those of the
 // script's key/value file.
 const (
-	// LineageKey links the upload to its source transaction (PROTOCOLS.md §3.4); events
+	// LineageKey links the upload to its source transaction (Pacifica's way of linking a result to its source); events
 	// that carry it match no route, so a script's output never triggers it again.
 	LineageKey = pacifica.LineageKey
 	// JobIDKey names the job that made the upload.

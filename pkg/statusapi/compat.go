@@ -10,7 +10,7 @@ import (
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/jobstore"
 )
 
-// The Python dispatcher's status strings (PROTOCOLS.md §6), in lifecycle order.
+// The Python dispatcher's status strings (pacifica-dispatcher's REST API), in lifecycle order.
 const (
 	compatAccepted   = "202 Accepted"
 	compatUnrouted   = "422 Unprocessable Entity"
