@@ -37,6 +37,7 @@ func commands() []command {
 		{"migrate", "apply the job store's database migrations and exit", runMigrate},
 		{"config", "print the configuration variables, or check the environment (config check)", runConfig},
 		{"routes", "list the routes of the configuration: the proxymod route and one per script", runRoutes},
+		{"retry", "queue failed or cancelled jobs again, by state, route, time and error (operator credentials)", runRetry},
 		{"subscribe", "register this service's routes with Pacifica notifications (idempotent; --list, --remove)", runSubscribe},
 		{"version", "print the version", func(_ context.Context, _ []string, _ io.Reader, stdout, _ io.Writer) int {
 			fmt.Fprintln(stdout, "dispatcher", version)

@@ -38,6 +38,9 @@ func (s oneJob) Cancel(ctx context.Context, id uuid.UUID) (jobstore.Job, error) 
 	return s.Get(ctx, id)
 }
 func (s oneJob) Retry(ctx context.Context, id uuid.UUID) (jobstore.Job, error) { return s.Get(ctx, id) }
+func (s oneJob) RetryMatching(context.Context, jobstore.RetryFilter) ([]uuid.UUID, error) {
+	return []uuid.UUID{s.j.ID}, nil
+}
 
 func TestAccess(t *testing.T) {
 	t.Parallel()

@@ -24,6 +24,7 @@ type Store interface {
 	EventBodyWithin(ctx context.Context, id uuid.UUID, maxBytes int) (body []byte, contentType string, size int, err error)
 	Cancel(ctx context.Context, id uuid.UUID) (jobstore.Job, error)
 	Retry(ctx context.Context, id uuid.UUID) (jobstore.Job, error)
+	RetryMatching(ctx context.Context, f jobstore.RetryFilter) ([]uuid.UUID, error)
 }
 
 // Authorizer decides whether a request carries the credentials it wants. One that is not
@@ -113,6 +114,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	read("GET /jobs/{id}", a.withJob(http.StatusBadRequest, a.getJob))
 	mux.HandleFunc("POST /jobs/{id}/cancel", a.change(a.cfg.Store.Cancel))
 	mux.HandleFunc("POST /jobs/{id}/retry", a.change(a.cfg.Store.Retry))
+	mux.HandleFunc("POST /jobs/retry", a.bulkRetry)
 	read("GET /status/{id}", a.withJob(http.StatusUnprocessableEntity, a.compatStatus))
 	read("GET /get/{id}", a.withJob(http.StatusUnprocessableEntity, a.compatGet))
 	read("GET /{$}", a.compatList)
@@ -232,15 +234,24 @@ func (a *API) listJobs(w http.ResponseWriter, r *http.Request) {
 }
 
 // change serves an operator's action on a job.
+// operator checks the operator credentials, answering 403 (none configured) or 401 when
+// they are missing; it reports whether the request may go on.
+func (a *API) operator(w http.ResponseWriter, r *http.Request) bool {
+	switch {
+	case a.cfg.Admin == nil:
+		writeError(w, http.StatusForbidden, a.cfg.AdminDisabled)
+		return false
+	case a.cfg.Admin.Enabled() && !a.cfg.Admin.Check(r):
+		challenge(w, a.cfg.Admin)
+		writeError(w, http.StatusUnauthorized, "this action needs the operator credentials")
+		return false
+	}
+	return true
+}
+
 func (a *API) change(do func(context.Context, uuid.UUID) (jobstore.Job, error)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		switch {
-		case a.cfg.Admin == nil:
-			writeError(w, http.StatusForbidden, a.cfg.AdminDisabled)
-			return
-		case a.cfg.Admin.Enabled() && !a.cfg.Admin.Check(r):
-			challenge(w, a.cfg.Admin)
-			writeError(w, http.StatusUnauthorized, "this action needs the operator credentials")
+		if !a.operator(w, r) {
 			return
 		}
 		id, ok := a.jobID(w, r, http.StatusBadRequest)
