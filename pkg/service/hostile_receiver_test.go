@@ -111,6 +111,13 @@ func receiverCases() []hostileCase {
 	cases := []hostileCase{
 		// Not JSON, or not an event.
 		{name: "receiver/empty body", deliver: raw(``), want: bad(400)},
+		// CloudEvents 0.1 requires eventID, and job ids are made from it: without one an
+		// event could not be told from its re-deliveries. Pacifica always sends it.
+		{name: "receiver/no eventID", deliver: edited(func(m map[string]any) { delete(m, "eventID") }),
+			want: bad(400, "eventID: missing")},
+		// eventTime is optional in CloudEvents 0.1: the event is taken, and runs.
+		{name: "receiver/no eventTime", deliver: edited(func(m map[string]any) { delete(m, "eventTime") }),
+			want: accepted("succeeded")},
 		{name: "receiver/malformed JSON", deliver: raw(`{"cloudEventsVersion": "0.1",`), want: bad(400, "not a JSON object")},
 		{name: "receiver/truncated event", deliver: func(e *hostileEnv) delivery {
 			b := e.event()
