@@ -77,6 +77,10 @@ bench-cpu: ## The receiver's CPU per event without the services: event.Parse, th
 bench-sandbox: ## Only the sandbox rows of make bench: a child's start-up without and with bubblewrap.
 	$(GO) run ./cmd/dispatcher-bench sandbox -jobs 100
 
+.PHONY: bench-abuse
+bench-abuse: ## Only the abuse rows of make bench: the receiver's memory and a small event's latency under 8 × 16 MiB events at once and the pathological batch.
+	$(GO) run ./cmd/dispatcher-bench abuse -rounds 3
+
 .PHONY: bench-pipeline
 bench-pipeline: ## Only the end-to-end rows of make bench, at 1, 2 and 4 workers: jobs/s, latency, peak memory.
 	$(GO) run ./cmd/dispatcher-bench pipeline -jobs 40 -concurrency 1,2,4

@@ -8,6 +8,7 @@
 //	dispatcher-bench intake   [-duration 5s] [-concurrency 1,16,64]
 //	dispatcher-bench pipeline [-jobs 40] [-concurrency 1,2,4]
 //	dispatcher-bench sandbox  [-jobs 40]
+//	dispatcher-bench abuse    [-rounds 3]
 //
 // Every subcommand also takes -dispatcher (a built binary; default: go build it), -database,
 // -broker, -queue-type and -timeout.
@@ -41,6 +42,7 @@ const usage = `Usage: dispatcher-bench all      [-duration 5s] [-concurrency 1,1
        dispatcher-bench intake   [-duration 5s] [-concurrency 1,16,64]
        dispatcher-bench pipeline [-jobs 40] [-concurrency 1,2,4]
        dispatcher-bench sandbox  [-jobs 40]
+       dispatcher-bench abuse    [-rounds 3]
 Each also takes -dispatcher BIN, -database URL, -broker URL, -queue-type quorum|classic, -timeout 9m.`
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -54,13 +56,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var parts options
 	switch args[0] {
 	case "all":
-		parts = options{intake: true, pipeline: true, transfer: true, sandbox: true}
+		parts = options{intake: true, pipeline: true, transfer: true, sandbox: true, abuse: true}
 	case "intake":
 		parts = options{intake: true}
 	case "pipeline":
 		parts = options{pipeline: true}
 	case "sandbox":
 		parts = options{sandbox: true}
+	case "abuse":
+		parts = options{abuse: true}
 	default:
 		fmt.Fprintln(stderr, usage)
 		return 2
@@ -80,6 +84,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		workerLevels = fs.String("workers", "2", "worker concurrencies of the end-to-end runs, comma-separated")
 	}
 	fs.IntVar(&o.jobs, "jobs", 40, "jobs per end-to-end run")
+	fs.IntVar(&o.rounds, "rounds", 3, "rounds of eight 16 MiB events at once (abuse part)")
 	size := fs.String("transfer-size", "1GiB", "size of the file uploaded and downloaded")
 	fs.StringVar(&o.env.dispatcher, "dispatcher", "", "the dispatcher binary (default: go build ./cmd/dispatcher into a temporary directory)")
 	fs.StringVar(&o.env.dbURL, "database", devenv.EnvOr("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"), "PostgreSQL URL")
@@ -138,7 +143,8 @@ type benchEnv struct {
 type options struct {
 	name                       string
 	intake, pipeline, transfer bool
-	sandbox                    bool
+	sandbox, abuse             bool
+	rounds                     int
 	duration                   time.Duration
 	levels, workers            []int
 	jobs                       int
@@ -186,6 +192,14 @@ func bench(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 			return err
 		}
 		r.rows(t)
+	}
+	if o.abuse {
+		progress("abuse: %d rounds of 8 × 16 MiB events at once, then the pathological batch", o.rounds)
+		f, err := measureAbuse(ctx, env, o.rounds)
+		if err != nil {
+			return err
+		}
+		f.rows(t)
 	}
 	if o.pipeline {
 		for _, w := range o.workers {
@@ -243,6 +257,9 @@ func header(ctx context.Context, w io.Writer, o *options, built bool) {
 	}
 	if o.sandbox {
 		parts = append(parts, fmt.Sprintf("sandbox start-up %d runs each", o.jobs))
+	}
+	if o.abuse {
+		parts = append(parts, fmt.Sprintf("abuse %d rounds of 8 × 16 MiB", o.rounds))
 	}
 	fmt.Fprintf(w, "sizes:      %s\n", strings.Join(parts, "; "))
 }

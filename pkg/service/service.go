@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -29,6 +30,10 @@ import (
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/statusapi"
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/worker"
 )
+
+// receiverHeapSlack is what a receiver's soft memory limit adds to RECEIVE_MEMORY: the
+// runtime, the connections, the pools.
+const receiverHeapSlack = 32 << 20
 
 // Service is an assembled dispatcher process.
 type Service struct {
@@ -96,6 +101,12 @@ func New(ctx context.Context, cfg Config, opts Options) (*Service, error) {
 		s.log = NewLogger(cfg, os.Stderr)
 	}
 	s.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if cfg.Role != RoleWorker && os.Getenv("GOMEMLIMIT") == "" {
+		// A receiver's memory is the deliveries in flight (RECEIVE_MEMORY) and little else:
+		// a soft limit a little above it makes the garbage collector keep the heap near what
+		// is live, rather than at twice it, under a flood of large events.
+		debug.SetMemoryLimit(int64(cfg.ReceiveMemory) + receiverHeapSlack)
+	}
 
 	t, scr, err := LoadRoutes(cfg)
 	if err != nil {
