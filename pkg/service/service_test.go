@@ -81,10 +81,10 @@ func startHarness(t *testing.T, mutate func(*Config)) *harness {
 	cfg.RelayInterval = 100 * time.Millisecond
 	cfg.RecordTimeout = 2 * time.Second
 	cfg.PublishTimeout = 3 * time.Second
-	cfg.ShutdownTimeout = 5 * time.Second
-	cfg.DrainTimeout = 0              // the drain test sets its own
-	cfg.SubscriptionCheckInterval = 0 // the watchdog's test sets its own
-	cfg.CatchUpInterval = 0           // catch-up's test sets its own
+	cfg.ShutdownTimeout = 15 * time.Second // a loaded CI machine may need it: in-flight requests finish first
+	cfg.DrainTimeout = 0                   // the drain test sets its own
+	cfg.SubscriptionCheckInterval = 0      // the watchdog's test sets its own
+	cfg.CatchUpInterval = 0                // catch-up's test sets its own
 	// Senders and operators authenticate, as in production: h.post and the subscriptions of
 	// the tests give the senders' credentials, h.operator is given the operators'.
 	cfg.ReceiverAuthType, cfg.ReceiverAuthUsername, cfg.ReceiverAuthPassword = "basic", "pacifica", "sender-"+testenv.Token()
@@ -116,7 +116,7 @@ func startHarness(t *testing.T, mutate func(*Config)) *harness {
 			if err != nil {
 				t.Errorf("service stopped with %v", err)
 			}
-		case <-time.After(20 * time.Second):
+		case <-time.After(40 * time.Second):
 			t.Error("service did not stop within 20s")
 		}
 		deleteQueues(t, mqURL, cfg)
