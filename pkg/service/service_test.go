@@ -117,7 +117,7 @@ func startHarness(t *testing.T, mutate func(*Config)) *harness {
 				t.Errorf("service stopped with %v", err)
 			}
 		case <-time.After(40 * time.Second):
-			t.Error("service did not stop within 20s")
+			t.Error("service did not stop within 40s")
 		}
 		deleteQueues(t, mqURL, cfg)
 	})
