@@ -13,8 +13,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/pacifica/pacifica-dispatcher-go/cmd/internal/devenv"
 )
 
@@ -40,16 +38,11 @@ const abuseBigBytes = 16<<20 - 4<<10
 // measureAbuse runs the abuse part against a receiver in a child process.
 func measureAbuse(ctx context.Context, env *benchEnv, rounds int) (abuseFigures, error) {
 	f := abuseFigures{rounds: rounds, senders: 8, bigBytes: abuseBigBytes, bigCodes: map[int]int{}}
-	schema := "bench_" + devenv.Token()
-	admin, err := pgx.Connect(ctx, env.dbURL)
+	schema, drop, err := privateSchema(ctx, env.dbURL)
 	if err != nil {
-		return f, fmt.Errorf("PostgreSQL at %s: %w", devenv.Redact(env.dbURL), err)
-	}
-	defer admin.Close(context.WithoutCancel(ctx))
-	if _, err := admin.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
 		return f, err
 	}
-	defer func() { _, _ = admin.Exec(context.WithoutCancel(ctx), "DROP SCHEMA "+schema+" CASCADE") }()
+	defer drop()
 	prefix := "bench." + devenv.Token()
 	defer devenv.DeleteQueues(env.mqURL, prefix)
 	proc, err := startDispatcher(ctx, env.dispatcher, dispatcherEnv(env.dbURL, env.mqURL, schema, prefix, env.queueType,

@@ -52,16 +52,11 @@ type intakeFigures struct {
 // concurrency, in a private schema and private queues that it removes.
 func measureIntake(ctx context.Context, env *benchEnv, d time.Duration, levels []int) (intakeFigures, error) {
 	f := intakeFigures{duration: d}
-	schema := "bench_" + devenv.Token()
-	admin, err := pgx.Connect(ctx, env.dbURL)
+	schema, drop, err := privateSchema(ctx, env.dbURL)
 	if err != nil {
-		return f, fmt.Errorf("PostgreSQL at %s: %w", devenv.Redact(env.dbURL), err)
-	}
-	defer admin.Close(context.WithoutCancel(ctx))
-	if _, err := admin.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
 		return f, err
 	}
-	defer func() { _, _ = admin.Exec(context.WithoutCancel(ctx), "DROP SCHEMA "+schema+" CASCADE") }()
+	defer drop()
 	schemaURL := devenv.WithSearchPath(env.dbURL, schema)
 
 	// The raw limit: single-row inserts of a row like an event's, one statement each.

@@ -10,8 +10,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/pacifica/pacifica-dispatcher-go/cmd/internal/devenv"
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/pacifica"
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/pacificasim"
@@ -69,16 +67,11 @@ func measurePipeline(ctx context.Context, env *benchEnv, n int, levels []int) ([
 // result is uploaded and ingested before the job finishes).
 func pipelineRun(ctx context.Context, env *benchEnv, python, standIn string, n, workers int) (pipelineResult, error) {
 	res := pipelineResult{workers: workers, n: n}
-	schema := "bench_" + devenv.Token()
-	admin, err := pgx.Connect(ctx, env.dbURL)
+	schema, drop, err := privateSchema(ctx, env.dbURL)
 	if err != nil {
-		return res, fmt.Errorf("PostgreSQL at %s: %w", devenv.Redact(env.dbURL), err)
-	}
-	defer admin.Close(context.WithoutCancel(ctx))
-	if _, err := admin.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
 		return res, err
 	}
-	defer func() { _, _ = admin.Exec(context.WithoutCancel(ctx), "DROP SCHEMA "+schema+" CASCADE") }()
+	defer drop()
 
 	tmp, err := os.MkdirTemp(env.tmp, "pipeline-")
 	if err != nil {
