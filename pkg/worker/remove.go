@@ -7,26 +7,16 @@ import (
 )
 
 // removeAll removes a job's directory. A child may have taken the rights away from
-// directories it made (chmod 000, the dispatcher's own user in a user namespace owns them):
-// when a first try fails, every directory is opened up for its owner and it tries again.
+// directories it made (chmod 000; in a user namespace the dispatcher's own user owns them):
+// when a first try fails, every directory is opened up for its owner - each as the walk
+// reaches it, before the walk reads it - and it tries again.
 func removeAll(dir string) error {
-	err := os.RemoveAll(dir)
-	if err == nil {
+	if err := os.RemoveAll(dir); err == nil {
 		return nil
 	}
-	_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, werr error) error {
+	_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, _ error) error {
 		if d != nil && d.IsDir() {
 			_ = os.Chmod(p, 0o700)
-			if werr != nil {
-				// Opened up only now: walk it again.
-				_ = filepath.WalkDir(p, func(q string, e fs.DirEntry, _ error) error {
-					if e != nil && e.IsDir() {
-						_ = os.Chmod(q, 0o700)
-					}
-					return nil
-				})
-				return fs.SkipDir
-			}
 		}
 		return nil
 	})

@@ -7,9 +7,12 @@ import (
 )
 
 // A directory whose child took the rights away from nested directories is removed all the
-// same (as root the first try succeeds; as the image's user the second one is needed).
+// same.
 func TestRemoveAllLockedDirectories(t *testing.T) {
 	t.Parallel()
+	if os.Geteuid() == 0 {
+		t.Skip("root removes locked directories without opening them: this runs as the image's user")
+	}
 	dir := filepath.Join(t.TempDir(), "job")
 	deep := filepath.Join(dir, "a", "b", "c")
 	if err := os.MkdirAll(deep, 0o755); err != nil {
