@@ -79,7 +79,8 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// processesUnder lists the processes whose command line mentions dir.
+// processesUnder lists the processes (zombies excepted) whose command line mentions dir, or
+// any other text, as "pid: command line".
 func processesUnder(dir string) []string {
 	var out []string
 	entries, _ := os.ReadDir("/proc")

@@ -259,8 +259,9 @@ func (e *evilSite) run(t *testing.T, i int, c evilCase, kind string) evilOutcome
 	// markers hold a random token: nothing else on the machine has them.
 	time.Sleep(200 * time.Millisecond)
 	for _, cl := range []string{"sleep 6" + e.token + "1", "sleep 6" + e.token + "2", "time.sleep(6" + e.token + "3)"} {
-		for _, pid := range processesWith(cl) {
-			o.left = append(o.left, pid+": "+cl)
+		for _, p := range processesUnder(cl) {
+			o.left = append(o.left, p)
+			pid, _, _ := strings.Cut(p, ": ")
 			if n, err := strconv.Atoi(pid); err == nil {
 				_ = syscall.Kill(n, syscall.SIGKILL)
 			}
@@ -288,22 +289,6 @@ func (e *evilSite) uploaded(t *testing.T, txs []pacificasim.Transaction) string 
 		}
 	}
 	return b.String()
-}
-
-// processesWith lists the processes whose command line holds text (zombies excepted).
-func processesWith(text string) []string {
-	var out []string
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err != nil || e.Name() == strconv.Itoa(os.Getpid()) || !strings.Contains(strings.ReplaceAll(string(b), "\x00", " "), text) {
-			continue
-		}
-		if stat, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "stat")); !strings.Contains(string(stat), ") Z ") {
-			out = append(out, e.Name())
-		}
-	}
-	return out
 }
 
 func grepLines(s, sub string) string {
