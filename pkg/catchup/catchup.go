@@ -225,7 +225,7 @@ func (c *CatchUp) pass(ctx context.Context) (int, error) {
 			return recovered, err
 		}
 		for _, tx := range txs {
-			got, err := c.recover(ctx, tx.ID)
+			got, err := c.takeIn(ctx, tx.ID)
 			if err != nil {
 				// The cursor stays before this transaction: the next pass tries it again.
 				return recovered, c.advance(ctx, newest, recovered, err)
@@ -254,9 +254,9 @@ func (c *CatchUp) advance(ctx context.Context, newest time.Time, recovered int, 
 	return err
 }
 
-// recover takes in the event of transaction id unless it was recorded; got is true when
-// it was not.
-func (c *CatchUp) recover(ctx context.Context, id int64) (got bool, err error) {
+// takeIn takes in the event of transaction id unless it was recorded; got is true when it
+// was not.
+func (c *CatchUp) takeIn(ctx context.Context, id int64) (got bool, err error) {
 	idText := strconv.FormatInt(id, 10)
 	source := strings.ReplaceAll(c.cfg.SourceTemplate, "{_id}", idText)
 	eventID := strings.ReplaceAll(c.cfg.IDTemplate, "{_id}", idText)

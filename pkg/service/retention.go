@@ -13,11 +13,7 @@ import (
 // attempts and their events, every RETENTION_INTERVAL until ctx ends. Every process runs
 // it; the job store lets one at a time work.
 func (s *Service) deleteExpired(ctx context.Context) {
-	deleted := prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "dispatcher_retention_deleted_total",
-		Help: "Rows deleted because they passed RETENTION (or RETENTION_FAILED): jobs, events.",
-	}, []string{"what"})
-	s.reg.MustRegister(deleted)
+	deleted := s.retentionDeleted
 	r := jobstore.Retention{Finished: s.cfg.Retention, Failed: s.cfg.RetentionFailed}
 	t := time.NewTicker(s.cfg.RetentionInterval)
 	defer t.Stop()
@@ -37,4 +33,14 @@ func (s *Service) deleteExpired(ctx context.Context) {
 		case <-t.C:
 		}
 	}
+}
+
+// newRetentionMetric is dispatcher_retention_deleted_total, registered on reg.
+func newRetentionMetric(reg prometheus.Registerer) *prometheus.CounterVec {
+	c := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "dispatcher_retention_deleted_total",
+		Help: "Rows deleted because they passed RETENTION (or RETENTION_FAILED): jobs, events.",
+	}, []string{"what"})
+	reg.MustRegister(c)
+	return c
 }

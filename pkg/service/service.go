@@ -55,6 +55,8 @@ type Service struct {
 	addr  net.Addr
 	// draining is set on SIGTERM while a receiver still serves: /readyz answers 503.
 	draining atomic.Bool
+	// retentionDeleted counts what retention deleted.
+	retentionDeleted *prometheus.CounterVec
 	// catchUp recovers the uploads whose event never arrived (receivers).
 	catchUp *catchup.CatchUp
 	// notifications and watch are the subscription watchdog's (receivers).
@@ -101,6 +103,7 @@ func New(ctx context.Context, cfg Config, opts Options) (*Service, error) {
 		s.log = NewLogger(cfg, os.Stderr)
 	}
 	s.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	s.retentionDeleted = newRetentionMetric(s.reg)
 	if cfg.Role != RoleWorker && os.Getenv("GOMEMLIMIT") == "" {
 		// A receiver's memory is the deliveries in flight (RECEIVE_MEMORY) and little else:
 		// a soft limit a little above it makes the garbage collector keep the heap near what
