@@ -17,13 +17,10 @@ import (
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/pacificasim"
 )
 
-// TestTransactionInfoFromSimulator reads back, through metadata, a transaction uploaded
-// with the ingest client: its fields, files and key/values as metadata holds them, an
-// unknown id, and the simulator's metadata misbehaving.
-func TestTransactionInfoFromSimulator(t *testing.T) {
-	t.Parallel()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
+// ingestAndMetadata serves a simulator's ingest and metadata, and returns a client of them
+// (metadata's URL with a trailing slash when slash is set: the client takes either).
+func ingestAndMetadata(t *testing.T, slash bool) (*pacificasim.Sim, *pacifica.Client) {
+	t.Helper()
 	sim, err := pacificasim.New(pacificasim.Config{DataDir: t.TempDir(), IngestStepDelay: -1})
 	if err != nil {
 		t.Fatal(err)
@@ -33,14 +30,29 @@ func TestTransactionInfoFromSimulator(t *testing.T) {
 	t.Cleanup(ingest.Close)
 	meta := httptest.NewServer(sim.MetadataHandler())
 	t.Cleanup(meta.Close)
+	metaURL := meta.URL
+	if slash {
+		metaURL += "/"
+	}
 	client, err := pacifica.New(pacifica.Config{
 		UploadURL: ingest.URL + "/upload", UploadStatusURL: ingest.URL + "/get_state",
-		DownloadURL: "http://127.0.0.1:1", NotificationsURL: "http://127.0.0.1:1", MetadataURL: meta.URL + "/",
+		DownloadURL: "http://127.0.0.1:1", NotificationsURL: "http://127.0.0.1:1", MetadataURL: metaURL,
 		RequestTimeout: 300 * time.Millisecond,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return sim, client
+}
+
+// TestTransactionInfoFromSimulator reads back, through metadata, a transaction uploaded
+// with the ingest client: its fields, files and key/values as metadata holds them, an
+// unknown id, and the simulator's metadata misbehaving.
+func TestTransactionInfoFromSimulator(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	sim, client := ingestAndMetadata(t, true)
 
 	dir := t.TempDir()
 	files := map[string]string{"config_1.ini": "[PROJECT]\nruntime = 1\n", "inputs/a.csv": "1,2\n"}
@@ -136,23 +148,7 @@ func TestTransactionsWithKeyValueFromSimulator(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	sim, err := pacificasim.New(pacificasim.Config{DataDir: t.TempDir(), IngestStepDelay: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = sim.Close() })
-	ingest := httptest.NewServer(sim.IngestHandler())
-	t.Cleanup(ingest.Close)
-	meta := httptest.NewServer(sim.MetadataHandler())
-	t.Cleanup(meta.Close)
-	client, err := pacifica.New(pacifica.Config{
-		UploadURL: ingest.URL + "/upload", UploadStatusURL: ingest.URL + "/get_state",
-		DownloadURL: "http://127.0.0.1:1", NotificationsURL: "http://127.0.0.1:1", MetadataURL: meta.URL,
-		RequestTimeout: 300 * time.Millisecond,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	sim, client := ingestAndMetadata(t, false)
 	upload := func(kvs ...pacifica.KeyValue) int64 {
 		t.Helper()
 		dir := t.TempDir()
