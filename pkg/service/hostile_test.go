@@ -112,6 +112,7 @@ func startHostileEnv(t *testing.T) *hostileEnv {
 		c.ScriptDir, c.ScriptConfig = scriptDir, scriptINI
 		c.DataDir = filepath.Join(e.root, "data")
 		c.MaxEventBytes = 8 << 20
+		c.MaxConnections = 200 // the connection flood needs three times this
 		c.MaxAttempts = 3
 		c.PacificaConfig.CartTimeout = 2 * time.Second
 		c.PacificaConfig.IngestTimeout = 3 * time.Second
