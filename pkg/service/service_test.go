@@ -583,6 +583,12 @@ func TestReadyWhileEitherStoreAnswers(t *testing.T) {
 		t.Errorf("a ready receiver refused an event: %d %v", code, ans)
 	}
 	h.pgProxy.Restore()
+	// The pool's connections were cut with the proxy: wait until PostgreSQL answers again.
+	eventually(t, 15*time.Second, "PostgreSQL back", func() bool {
+		var ready map[string]string
+		h.get("/readyz", &ready)
+		return ready["postgres"] == "ok"
+	})
 	h.mqProxy.Cut()
 	check("RabbitMQ down", http.StatusOK, "PostgreSQL")
 	h.mqProxy.Restore()
