@@ -356,9 +356,20 @@ func (s *Store) Attempts(ctx context.Context, id uuid.UUID) ([]Attempt, error) {
 	return out, nil
 }
 
-// Counts returns the number of jobs by route and state.
+// Counts returns the number of jobs by route and state. It does not count the jobs table:
+// triggers keep job_counts and job_count_deltas (migration 0004), and Counts first folds the
+// deltas into job_counts (when no other process is doing it), then sums both, so its cost
+// depends on the number of routes and states and on the changes since the last call, not on
+// the number of jobs.
 func (s *Store) Counts(ctx context.Context) ([]Count, error) {
-	rows, err := s.pool.Query(ctx, `SELECT route, state, count(*) FROM jobs GROUP BY route, state ORDER BY route, state`)
+	if err := s.foldCounts(ctx); err != nil {
+		return nil, err
+	}
+	rows, err := s.pool.Query(ctx, `SELECT route, state, sum(n)::bigint FROM (
+			SELECT route, state, n FROM job_counts
+			UNION ALL
+			SELECT route, state, n FROM job_count_deltas) c
+		GROUP BY route, state HAVING sum(n) <> 0 ORDER BY route, state`)
 	if err != nil {
 		return nil, fmt.Errorf("jobstore: count jobs: %w", err)
 	}
@@ -373,6 +384,31 @@ func (s *Store) Counts(ctx context.Context) ([]Count, error) {
 		return nil, fmt.Errorf("jobstore: count jobs: %w", err)
 	}
 	return out, nil
+}
+
+// countsLock lets one process at a time fold the count deltas.
+const countsLock = 7307102
+
+// foldCounts moves the count deltas into job_counts, in one transaction: the deltas deleted
+// are exactly those added (DELETE … RETURNING), so a concurrent writer's new delta is either
+// folded or left for the next time, never lost or counted twice.
+func (s *Store) foldCounts(ctx context.Context) error {
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var locked bool
+		if err := tx.QueryRow(ctx, `SELECT pg_try_advisory_xact_lock($1)`, countsLock).Scan(&locked); err != nil || !locked {
+			return err
+		}
+		_, err := tx.Exec(ctx, `
+			WITH folded AS (DELETE FROM job_count_deltas RETURNING route, state, n)
+			INSERT INTO job_counts (route, state, n)
+				SELECT route, state, sum(n) FROM folded GROUP BY route, state
+			ON CONFLICT (route, state) DO UPDATE SET n = job_counts.n + excluded.n`)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("jobstore: fold job counts: %w", err)
+	}
+	return nil
 }
 
 // Backlog returns the number of queued jobs not yet on the broker.

@@ -11,8 +11,9 @@ import (
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/jobstore"
 )
 
-// storeCollector exports the job store's counts. Counting millions of jobs on every scrape
-// would load the database, so the counts are cached for cacheFor.
+// storeCollector exports the job store's counts. They come from counters the job store's
+// triggers keep (jobstore.Store.Counts), not from counting the table, and are cached for
+// cacheFor so that many scrapers cost no more than one.
 type storeCollector struct {
 	store *jobstore.Store
 	log   *slog.Logger
