@@ -59,9 +59,10 @@ type Config struct {
 	ReadAuthPassword string `envconfig:"READ_AUTH_PASSWORD" desc:"basic: the password readers must give, not empty (or READ_AUTH_PASSWORD_FILE: a file holding it)"`
 	ReadAuthHeader   string `envconfig:"READ_AUTH_HEADER" desc:"header: the whole Authorization value readers must give (or READ_AUTH_HEADER_FILE: a file holding it)"`
 
-	BrokerExchange    string `envconfig:"BROKER_EXCHANGE" default:"pacifica.dispatcher" desc:"RabbitMQ exchange (direct, durable)"`
-	BrokerQueuePrefix string `envconfig:"BROKER_QUEUE_PREFIX" default:"pacifica.dispatcher" desc:"prefix of the queue names (<prefix>.jobs, <prefix>.intake, <prefix>.dead)"`
-	BrokerQueueType   string `envconfig:"BROKER_QUEUE_TYPE" default:"quorum" desc:"queue type: quorum or classic"`
+	BrokerExchange      string `envconfig:"BROKER_EXCHANGE" default:"pacifica.dispatcher" desc:"RabbitMQ exchange (direct, durable)"`
+	BrokerQueuePrefix   string `envconfig:"BROKER_QUEUE_PREFIX" default:"pacifica.dispatcher" desc:"prefix of the queue names (<prefix>.jobs, <prefix>.intake, <prefix>.dead)"`
+	BrokerQueueType     string `envconfig:"BROKER_QUEUE_TYPE" default:"quorum" desc:"queue type: quorum or classic"`
+	BrokerDeliveryLimit int    `envconfig:"BROKER_DELIVERY_LIMIT" default:"100" desc:"quorum queues: a jobs or intake message delivered more often than this (a worker or recorder that keeps dying on it) goes to the dead-letter queue, where it is counted and logged, and its job is published again by the sweeper; declared explicitly because RabbitMQ 4 would use 20; a queue made by an older version without it is used as it is, with a warning saying how to add it by policy (0: the broker's default)"`
 
 	DBMaxConns                int32         `envconfig:"DB_MAX_CONNS" default:"16" desc:"largest number of PostgreSQL connections of this process"`
 	MaxAttempts               int           `envconfig:"JOB_MAX_ATTEMPTS" default:"25" desc:"attempts of a job before a transient failure fails it (with the backoff defaults, more than an hour of Pacifica outage is waited out)"`
@@ -239,6 +240,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxConnections < 16 {
 		bad("MAX_CONNECTIONS", "%d is too small (at least 16)", c.MaxConnections)
+	}
+	if c.BrokerDeliveryLimit < 0 {
+		bad("BROKER_DELIVERY_LIMIT", "%d: want 0 (the broker's default) or more", c.BrokerDeliveryLimit)
 	}
 	if c.BrokerQueueType != "quorum" && c.BrokerQueueType != "classic" {
 		bad("BROKER_QUEUE_TYPE", "%q: want quorum or classic", c.BrokerQueueType)

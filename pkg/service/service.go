@@ -131,8 +131,8 @@ func New(ctx context.Context, cfg Config, opts Options) (*Service, error) {
 		Exchange:  cfg.BrokerExchange,
 		QueueType: cfg.BrokerQueueType,
 		Queues: []broker.QueueSpec{
-			{Name: cfg.jobsQueue(), DeadLetter: cfg.deadQueue()},
-			{Name: cfg.intakeQueue(), DeadLetter: cfg.deadQueue()},
+			{Name: cfg.jobsQueue(), DeadLetter: cfg.deadQueue(), DeliveryLimit: cfg.BrokerDeliveryLimit},
+			{Name: cfg.intakeQueue(), DeadLetter: cfg.deadQueue(), DeliveryLimit: cfg.BrokerDeliveryLimit},
 			{Name: cfg.deadQueue()},
 		},
 		ConfirmTimeout: cfg.PublishTimeout,
