@@ -185,8 +185,12 @@ func (n *NotificationsClient) Remove(ctx context.Context, p SubscriptionPlan) ([
 }
 
 // Reenable looks at the plan's subscriptions and re-enables those notifications disabled,
-// with everything they had (target, filter, auth, extensions): the subscription watchdog.
-// The others are reported enabled, or missing.
+// with everything they had (target, filter, extensions) and the plan's Auth when it has one,
+// else the auth they had: the subscription watchdog. Notifications' update erases the auth a
+// PUT does not carry, so a subscription disabled by hand may have lost it; re-enabled without
+// it, its next delivery would be refused and disable it again. For the same reason an enabled
+// subscription whose auth is not the plan's gets the plan's (SubscriptionUpdated). The others
+// are reported enabled, or missing.
 func (n *NotificationsClient) Reenable(ctx context.Context, p SubscriptionPlan) ([]SubscriptionResult, error) {
 	have, err := n.existing(ctx, p.User)
 	if err != nil {
@@ -198,18 +202,36 @@ func (n *NotificationsClient) Reenable(ctx context.Context, p SubscriptionPlan) 
 		switch {
 		case !ok:
 			out = append(out, SubscriptionResult{Name: w.Name, Action: SubscriptionMissing})
-		case !cur.IsDisabled():
+		case !cur.IsDisabled() && (p.Auth == nil || sameAuth(cur.Auth, p.Auth)):
 			out = append(out, SubscriptionResult{Name: w.Name, UUID: cur.UUID, Action: SubscriptionEnabled, Subscription: cur})
 		default:
-			s, err := n.Replace(ctx, p.User, cur.UUID, cur)
+			r := SubscriptionResult{Name: w.Name, UUID: cur.UUID, Action: SubscriptionUpdated}
+			if cur.IsDisabled() {
+				r.Action, r.WasError = SubscriptionReenabled, errorText(cur.Error)
+			}
+			next := cur
+			if p.Auth != nil {
+				next.Auth = p.Auth
+			}
+			s, err := n.Replace(ctx, p.User, cur.UUID, next)
 			if err != nil {
 				return out, err
 			}
-			out = append(out, SubscriptionResult{Name: w.Name, UUID: cur.UUID, Action: SubscriptionReenabled,
-				WasError: errorText(cur.Error), Subscription: s})
+			r.Subscription = s
+			out = append(out, r)
 		}
 	}
 	return out, nil
+}
+
+// sameAuth reports whether two subscription auths send the same credentials.
+func sameAuth(a, b *SubscriptionAuth) bool {
+	if a == nil || b == nil || a.Type == "" || b.Type == "" {
+		return (a == nil || a.Type == "") == (b == nil || b.Type == "")
+	}
+	ja, _ := json.Marshal(a)
+	jb, _ := json.Marshal(b)
+	return string(ja) == string(jb)
 }
 
 // errorText is a subscription's recorded error as text.

@@ -20,6 +20,21 @@ func SubscriptionPlan(t *route.Table, user, targetURL string, auth *pacifica.Sub
 	return p
 }
 
+// senderSubscriptionAuth is the auth a subscription must carry for this receiver to accept
+// its deliveries: the configured sender credentials (nil when senders are not
+// authenticated: the watchdog then keeps what each subscription has).
+func senderSubscriptionAuth(c Config) *pacifica.SubscriptionAuth {
+	switch a := c.ReceiverAuth(); a.Type {
+	case "basic":
+		return pacifica.NewBasicAuth(a.Username, a.Password)
+	case "header":
+		if sa, err := pacifica.ParseHeaderAuth(a.Header); err == nil {
+			return sa
+		}
+	}
+	return nil
+}
+
 // watchMetrics are the subscription watchdog's.
 type watchMetrics struct {
 	enabled   *prometheus.GaugeVec
@@ -49,11 +64,12 @@ func newWatchMetrics(reg prometheus.Registerer) *watchMetrics {
 // watchSubscriptions checks this service's subscriptions every SUBSCRIPTION_CHECK_INTERVAL
 // until ctx ends: notifications disables a subscription for good on any failed delivery
 // (a receiver restarting, a proxy's 502), and nothing else would say so. One found
-// disabled is re-enabled at once, with everything it had, its auth included, and logged
-// at error with the reason notifications recorded; a missing one is logged.
+// disabled is re-enabled at once, with everything it had and this receiver's sender
+// credentials, and logged at error with the reason notifications recorded; one enabled but
+// without those credentials gets them back; a missing one is logged.
 func (s *Service) watchSubscriptions(ctx context.Context) {
 	n, m := s.notifications, s.watch
-	plan := SubscriptionPlan(s.routes, s.cfg.SubscriptionUser, "", nil)
+	plan := SubscriptionPlan(s.routes, s.cfg.SubscriptionUser, "", senderSubscriptionAuth(s.cfg))
 	check := func() {
 		cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		defer cancel()
@@ -74,6 +90,11 @@ func (s *Service) watchSubscriptions(ctx context.Context) {
 				s.log.Error("subscription watchdog: notifications had disabled the subscription; re-enabled "+
 					"(events it did not deliver meanwhile are lost unless catch-up finds them)",
 					"route", r.Name, "subscription", r.UUID, "reason", r.WasError)
+			case pacifica.SubscriptionUpdated:
+				m.enabled.WithLabelValues(r.Name).Set(1)
+				s.log.Error("subscription watchdog: the subscription did not carry this receiver's sender credentials "+
+					"(an update without them erases them); restored, or its next delivery would be refused and disable it",
+					"route", r.Name, "subscription", r.UUID)
 			case pacifica.SubscriptionMissing:
 				m.enabled.WithLabelValues(r.Name).Set(0)
 				s.log.Warn("subscription watchdog: no subscription for the route (run dispatcher subscribe)",
