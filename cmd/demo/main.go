@@ -51,75 +51,132 @@ func main() {
 
 func step(w io.Writer, format string, args ...any) { fmt.Fprintf(w, "==> "+format+"\n", args...) }
 
+// demo is one run: what each step made, for the next steps, and the clean-ups to run at
+// the end, last first.
+type demo struct {
+	out          io.Writer
+	dbURL, mqURL string
+	sample       []byte
+	tok, schema  string
+	cleanups     []func()
+
+	sim    *pacificasim.Sim
+	urls   pacificasim.Addrs
+	cfg    service.Config
+	svc    *service.Service
+	base   string
+	sender devenv.Sender
+	pc     *pacifica.Client
+	source int64
+	jobID  string
+	job    map[string]any
+}
+
+func (d *demo) atEnd(f func()) { d.cleanups = append(d.cleanups, f) }
+
 func run(ctx context.Context, out io.Writer) error {
-	dbURL := devenv.EnvOr("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable")
-	mqURL := devenv.EnvOr("BROKER_URL", "amqp://guest:guest@127.0.0.1:5672/")
-	sample, err := devenv.ReadSample()
-	if err != nil {
+	d := &demo{out: out,
+		dbURL: devenv.EnvOr("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"),
+		mqURL: devenv.EnvOr("BROKER_URL", "amqp://guest:guest@127.0.0.1:5672/")}
+	defer func() {
+		for i := len(d.cleanups) - 1; i >= 0; i-- {
+			d.cleanups[i]()
+		}
+	}()
+	var err error
+	if d.sample, err = devenv.ReadSample(); err != nil {
 		return err
 	}
+	for _, s := range []struct {
+		title string
+		run   func(context.Context) error
+	}{
+		{"checking PostgreSQL and RabbitMQ", d.checkServices},
+		{"the proxymod route on the sample event (testdata/proxymod-event/event.json)", d.showRoute},
+		{"starting a simulated Pacifica (cartd, ingest, notifications) on loopback", d.startPacifica},
+		{"starting the dispatcher (receiver and workers in one process)", d.startDispatcher},
+		{"subscribing the dispatcher to notifications with the proxymod route", d.subscribe},
+		{"a scientist uploads the sample: its key/values and input CSVs, and three model scripts", d.upload},
+		{"notifications delivers the ingest event; the job runs (download, models, upload)", d.waitForJob},
+		{"the result in Pacifica: a new transaction linked to the source", d.showResult},
+		{"the same job through the Python dispatcher's API: GET /status/{id}", d.showCompatible},
+	} {
+		step(out, "%s", s.title)
+		if err := s.run(ctx); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintln(out, "\nDone. Everything the demo created (schema, queues, directories) has been removed.")
+	return nil
+}
 
-	step(out, "checking PostgreSQL and RabbitMQ")
+// checkServices reaches PostgreSQL and RabbitMQ and makes the demo's private schema.
+func (d *demo) checkServices(ctx context.Context) error {
 	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	conn, err := pgx.Connect(cctx, dbURL)
+	conn, err := pgx.Connect(cctx, d.dbURL)
 	cancel()
 	if err != nil {
-		return fmt.Errorf("PostgreSQL is not reachable at %s (start it, or set DATABASE_URL): %v", devenv.Redact(dbURL), err)
+		return fmt.Errorf("PostgreSQL is not reachable at %s (start it, or set DATABASE_URL): %v", devenv.Redact(d.dbURL), err)
 	}
-	mq, err := amqp.DialConfig(mqURL, amqp.Config{Dial: amqp.DefaultDial(5 * time.Second)})
+	d.atEnd(func() { conn.Close(context.WithoutCancel(ctx)) })
+	mq, err := amqp.DialConfig(d.mqURL, amqp.Config{Dial: amqp.DefaultDial(5 * time.Second)})
 	if err != nil {
-		conn.Close(ctx)
-		return fmt.Errorf("RabbitMQ is not reachable at %s (start it, or set BROKER_URL): %v", devenv.Redact(mqURL), err)
+		return fmt.Errorf("RabbitMQ is not reachable at %s (start it, or set BROKER_URL): %v", devenv.Redact(d.mqURL), err)
 	}
 	_ = mq.Close()
-	tok := devenv.Token()
-	schema := "demo_" + tok
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		conn.Close(ctx)
+	d.tok = devenv.Token()
+	d.schema = "demo_" + d.tok
+	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+d.schema); err != nil {
 		return err
 	}
-	defer func() {
-		_, _ = conn.Exec(context.WithoutCancel(ctx), "DROP SCHEMA "+schema+" CASCADE")
-		conn.Close(context.WithoutCancel(ctx))
-	}()
-	fmt.Fprintf(out, "    PostgreSQL %s (schema %s), RabbitMQ %s\n", devenv.Redact(dbURL), schema, devenv.Redact(mqURL))
+	d.atEnd(func() { _, _ = conn.Exec(context.WithoutCancel(ctx), "DROP SCHEMA "+d.schema+" CASCADE") })
+	fmt.Fprintf(d.out, "    PostgreSQL %s (schema %s), RabbitMQ %s\n", devenv.Redact(d.dbURL), d.schema, devenv.Redact(d.mqURL))
+	return nil
+}
 
-	step(out, "the proxymod route on the sample event (testdata/proxymod-event/event.json)")
-	doc, err := jsonpath2.Decode(sample)
+// showRoute says whether the proxymod route's filter matches the sample event.
+func (d *demo) showRoute(context.Context) error {
+	doc, err := jsonpath2.Decode(d.sample)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "    matches: %v\n", proxymod.Route().Matches(doc))
+	fmt.Fprintf(d.out, "    matches: %v\n", proxymod.Route().Matches(doc))
+	return nil
+}
 
-	step(out, "starting a simulated Pacifica (cartd, ingest, notifications) on loopback")
+// startPacifica starts the simulated Pacifica in process.
+func (d *demo) startPacifica(ctx context.Context) error {
 	simDir, err := os.MkdirTemp("", "pacifica-demo-sim-")
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(simDir)
-	sim, err := pacificasim.New(pacificasim.Config{DataDir: simDir})
-	if err != nil {
+	d.atEnd(func() { _ = os.RemoveAll(simDir) })
+	if d.sim, err = pacificasim.New(pacificasim.Config{DataDir: simDir}); err != nil {
 		return err
 	}
 	simCtx, stopSim := context.WithCancel(ctx)
 	simDone := make(chan struct{})
 	go func() {
 		defer close(simDone)
-		_ = sim.Serve(simCtx, pacificasim.Addrs{Cartd: "127.0.0.1:0", Ingest: "127.0.0.1:0", Notifications: "127.0.0.1:0", Metadata: "127.0.0.1:0"})
+		_ = d.sim.Serve(simCtx, pacificasim.Addrs{Cartd: "127.0.0.1:0", Ingest: "127.0.0.1:0", Notifications: "127.0.0.1:0", Metadata: "127.0.0.1:0"})
 	}()
-	defer func() {
+	d.atEnd(func() {
 		stopSim()
 		<-simDone
-		_ = sim.Close()
-	}()
-	addrs, err := sim.Addrs(ctx)
+		_ = d.sim.Close()
+	})
+	addrs, err := d.sim.Addrs(ctx)
 	if err != nil {
 		return err
 	}
-	urls := addrs.URLs()
-	fmt.Fprintf(out, "    cartd %s, ingest %s, notifications %s, metadata %s\n", urls.Cartd, urls.Ingest, urls.Notifications, urls.Metadata)
+	d.urls = addrs.URLs()
+	fmt.Fprintf(d.out, "    cartd %s, ingest %s, notifications %s, metadata %s\n", d.urls.Cartd, d.urls.Ingest, d.urls.Notifications, d.urls.Metadata)
+	return nil
+}
 
-	step(out, "starting the dispatcher (receiver and workers in one process)")
+// startDispatcher runs the service (receiver and workers) against the simulated Pacifica,
+// in the private schema and queues.
+func (d *demo) startDispatcher(ctx context.Context) error {
 	cfg, err := service.Load()
 	if err != nil {
 		return err
@@ -136,14 +193,14 @@ func run(ctx context.Context, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dataDir)
+	d.atEnd(func() { _ = os.RemoveAll(dataDir) })
 	scale := devenv.EnvOr("DEMO_SLEEP_SCALE", "0.05")
-	cfg.DatabaseURL = devenv.WithSearchPath(dbURL, schema)
-	cfg.BrokerURL, cfg.ListenAddr, cfg.Role = mqURL, "127.0.0.1:0", service.RoleAll
+	cfg.DatabaseURL = devenv.WithSearchPath(d.dbURL, d.schema)
+	cfg.BrokerURL, cfg.ListenAddr, cfg.Role = d.mqURL, "127.0.0.1:0", service.RoleAll
 	// Notifications authenticates its deliveries, as it should in production.
-	sender := devenv.NewSender()
-	cfg.ReceiverAuthType, cfg.ReceiverAuthUsername, cfg.ReceiverAuthPassword = "basic", sender.Username, sender.Password
-	cfg.BrokerQueuePrefix, cfg.BrokerExchange = "demo."+tok, "demo."+tok
+	d.sender = devenv.NewSender()
+	cfg.ReceiverAuthType, cfg.ReceiverAuthUsername, cfg.ReceiverAuthPassword = "basic", d.sender.Username, d.sender.Password
+	cfg.BrokerQueuePrefix, cfg.BrokerExchange = "demo."+d.tok, "demo."+d.tok
 	cfg.DataDir, cfg.ProxymodPython = dataDir, python
 	cfg.ProxymodEnv = []string{"PYTHONPATH=" + standIn, "PROXYMOD_SLEEP_SCALE=" + scale}
 	cfg.DrainTimeout = 0 // nothing sends to the demo's receiver but the demo
@@ -151,117 +208,132 @@ func run(ctx context.Context, out io.Writer) error {
 		// The demo runs with bubblewrap where it works, and says so where it does not.
 		cfg.Sandbox = "auto"
 	}
-	cfg.PacificaConfig.UploadURL, cfg.PacificaConfig.UploadStatusURL = urls.Ingest+"/upload", urls.Ingest+"/get_state"
-	cfg.PacificaConfig.DownloadURL, cfg.PacificaConfig.NotificationsURL = urls.Cartd, urls.Notifications
-	cfg.PacificaConfig.MetadataURL = urls.Metadata
+	cfg.PacificaConfig.UploadURL, cfg.PacificaConfig.UploadStatusURL = d.urls.Ingest+"/upload", d.urls.Ingest+"/get_state"
+	cfg.PacificaConfig.DownloadURL, cfg.PacificaConfig.NotificationsURL = d.urls.Cartd, d.urls.Notifications
+	cfg.PacificaConfig.MetadataURL = d.urls.Metadata
+	d.cfg = cfg
 	sctx, stopSvc := context.WithCancel(ctx)
 	svc, err := service.New(sctx, cfg, service.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		stopSvc()
 		return err
 	}
+	d.svc = svc
 	done := make(chan error, 1)
 	go func() { done <- svc.Run(sctx) }()
-	defer func() {
+	d.atEnd(func() {
 		stopSvc()
 		<-done
-		devenv.DeleteQueues(mqURL, "demo."+tok)
-	}()
+		devenv.DeleteQueues(d.mqURL, "demo."+d.tok)
+	})
 	addr, err := svc.Addr(ctx)
 	if err != nil {
 		return err
 	}
-	base := "http://" + addr.String()
-	if err := devenv.WaitReady(ctx, base); err != nil {
+	d.base = "http://" + addr.String()
+	if err := devenv.WaitReady(ctx, d.base); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "    listening on %s; models run by %s with the proxymod stand-in of testdata/ (sleeps scaled by %s)\n", base, python, scale)
+	fmt.Fprintf(d.out, "    listening on %s; models run by %s with the proxymod stand-in of testdata/ (sleeps scaled by %s)\n", d.base, python, scale)
 	if sb := svc.Sandbox(); sb.Enabled() {
-		fmt.Fprintf(out, "    models run sandboxed: %s\n", sb.Describe())
+		fmt.Fprintf(d.out, "    models run sandboxed: %s\n", sb.Describe())
 	} else {
-		fmt.Fprintf(out, "    WARNING: models run WITHOUT a sandbox (%s); install bubblewrap to confine them\n", sb.Reason())
+		fmt.Fprintf(d.out, "    WARNING: models run WITHOUT a sandbox (%s); install bubblewrap to confine them\n", sb.Reason())
 	}
+	return nil
+}
 
-	step(out, "subscribing the dispatcher to notifications with the proxymod route")
-	pc, err := pacifica.New(cfg.PacificaConfig)
+// subscribe registers the dispatcher with notifications, with the senders' credentials.
+func (d *demo) subscribe(ctx context.Context) error {
+	pc, err := pacifica.New(d.cfg.PacificaConfig)
 	if err != nil {
 		return err
 	}
+	d.pc = pc
 	sub, err := pc.Notifications.Create(ctx, "dispatcher", pacifica.Subscription{Name: proxymod.RouteName,
-		JSONPath: proxymod.RouteText, TargetURL: base + "/receive", Auth: sender.Subscription()})
+		JSONPath: proxymod.RouteText, TargetURL: d.base + "/receive", Auth: d.sender.Subscription()})
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "    subscription %s -> %s\n", sub.UUID, sub.TargetURL)
+	fmt.Fprintf(d.out, "    subscription %s -> %s\n", sub.UUID, sub.TargetURL)
+	return nil
+}
 
-	step(out, "a scientist uploads the sample: its key/values and input CSVs, and three model scripts")
+// upload uploads the sample source, as a scientist would.
+func (d *demo) upload(ctx context.Context) error {
 	srcDir, err := os.MkdirTemp("", "pacifica-demo-upload-")
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(srcDir)
+	d.atEnd(func() { _ = os.RemoveAll(srcDir) })
 	if err := devenv.WriteSource(srcDir, "loose_coupling", "tight_coupling", "tight_coupling_twoway"); err != nil {
 		return err
 	}
-	meta, err := devenv.SampleMeta(sample)
+	meta, err := devenv.SampleMeta(d.sample)
 	if err != nil {
 		return err
 	}
-	src, err := pc.Ingest.Upload(ctx, srcDir, meta)
-	if err != nil {
+	if d.source, err = d.pc.Ingest.Upload(ctx, srcDir, meta); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "    source transaction %d\n", src)
+	fmt.Fprintf(d.out, "    source transaction %d\n", d.source)
+	return nil
+}
 
-	step(out, "notifications delivers the ingest event; the job runs (download, models, upload)")
+// waitForJob waits for the job of the upload's event, and shows its log.
+func (d *demo) waitForJob(ctx context.Context) error {
 	start := time.Now()
-	id, job, err := waitJob(ctx, base, src)
+	id, job, err := waitJob(ctx, d.base, d.source)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "    job %s: %s in %s, attempts %v, transaction %v\n", id, job["state"],
+	d.jobID, d.job = id, job
+	fmt.Fprintf(d.out, "    job %s: %s in %s, attempts %v, transaction %v\n", id, job["state"],
 		time.Since(start).Round(100*time.Millisecond), job["attempts"], job["transaction_id"])
 	if job["state"] != "succeeded" {
 		return fmt.Errorf("the job did not succeed: %v\nlogs:\n%v", job["error"], job["logs"])
 	}
-	fmt.Fprintf(out, "    job log:\n%s", indentText(fmt.Sprint(job["logs"])))
+	fmt.Fprintf(d.out, "    job log:\n%s", indentText(fmt.Sprint(job["logs"])))
+	return nil
+}
 
-	step(out, "the result in Pacifica: a new transaction linked to the source")
-	txID := int64(job["transaction_id"].(float64))
-	tx, ok := sim.Transaction(txID)
+// showResult shows the result transaction as Pacifica holds it.
+func (d *demo) showResult(context.Context) error {
+	txID := int64(d.job["transaction_id"].(float64))
+	tx, ok := d.sim.Transaction(txID)
 	if !ok {
 		return fmt.Errorf("transaction %d is not in Pacifica", txID)
 	}
 	for _, f := range []string{"submitter", "project", "instrument"} {
-		fmt.Fprintf(out, "    %s: %s\n", f, tx.Fields[f])
+		fmt.Fprintf(d.out, "    %s: %s\n", f, tx.Fields[f])
 	}
 	for _, kv := range tx.KeyValues {
-		fmt.Fprintf(out, "    key/value %s = %s\n", kv.Key, kv.Value)
+		fmt.Fprintf(d.out, "    key/value %s = %s\n", kv.Key, kv.Value)
 	}
 	dirs := map[string]int{}
 	for _, f := range tx.Files {
-		d := strings.Trim(f.Subdir, "/")
-		if d == "" {
-			d = "."
+		dir := strings.Trim(f.Subdir, "/")
+		if dir == "" {
+			dir = "."
 		}
-		dirs[d]++
+		dirs[dir]++
 	}
 	keys := make([]string, 0, len(dirs))
-	for d := range dirs {
-		keys = append(keys, d)
+	for dir := range dirs {
+		keys = append(keys, dir)
 	}
 	sort.Strings(keys)
-	fmt.Fprintf(out, "    %d files:\n", len(tx.Files))
-	for _, d := range keys {
-		fmt.Fprintf(out, "      %-40s %d\n", d+"/", dirs[d])
+	fmt.Fprintf(d.out, "    %d files:\n", len(tx.Files))
+	for _, dir := range keys {
+		fmt.Fprintf(d.out, "      %-40s %d\n", dir+"/", dirs[dir])
 	}
-
-	step(out, "the same job through the Python dispatcher's API: GET /status/%s", id)
-	if err := show(out, base+"/status/"+id); err != nil {
-		return err
-	}
-	fmt.Fprintln(out, "\nDone. Everything the demo created (schema, queues, directories) has been removed.")
 	return nil
+}
+
+// showCompatible shows the job as the Python dispatcher's API answers it.
+func (d *demo) showCompatible(context.Context) error {
+	fmt.Fprintf(d.out, "    GET /status/%s\n", d.jobID)
+	return show(d.out, d.base+"/status/"+d.jobID)
 }
 
 // waitJob waits for the job of the source transaction's event to end.
@@ -300,16 +372,6 @@ func indentText(s string) string {
 		b.WriteString("      " + l + "\n")
 	}
 	return b.String()
-}
-
-func post(u string, body []byte) (int, []byte, error) {
-	resp, err := http.Post(u, "application/json", bytes.NewReader(body))
-	if err != nil {
-		return 0, nil, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	return resp.StatusCode, b, err
 }
 
 func show(out io.Writer, u string) error {
