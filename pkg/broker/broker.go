@@ -7,9 +7,6 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/url"
-	"regexp"
-	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -38,26 +35,6 @@ type Config struct {
 	// Registerer receives the broker's metrics; nil keeps them unexported.
 	Registerer prometheus.Registerer
 	Logger     *slog.Logger
-}
-
-// QueueSpec is a queue of the topology.
-type QueueSpec struct {
-	Name string
-	// DeliveryLimit dead-letters a message redelivered more often (quorum queues; 0: no
-	// argument, the broker's default: unlimited on RabbitMQ 3.x, 20 on 4.x). A queue that
-	// already exists without this limit (or with another) is used as it is, with a warning:
-	// RabbitMQ refuses to redeclare a queue with other arguments.
-	DeliveryLimit int
-	// DeadLetter is the queue that receives rejected (and over-limit) messages.
-	DeadLetter string
-}
-
-// Message is a message to publish.
-type Message struct {
-	ID          string
-	Body        []byte
-	ContentType string
-	Headers     map[string]any
 }
 
 // Broker is the connection owner. It is safe for concurrent use.
@@ -241,47 +218,6 @@ func (b *Broker) watch(conn *amqp.Connection, returns chan amqp.Return, closed, 
 	}
 }
 
-// drainReturns moves returned messages to the map, under retMu, and reports whether any
-// came back.
-func (b *Broker) drainReturns(returns chan amqp.Return) bool {
-	b.retMu.Lock()
-	defer b.retMu.Unlock()
-	any := false
-	for {
-		select {
-		case r, ok := <-returns:
-			if !ok {
-				return any
-			}
-			if len(b.returned) < 100000 {
-				b.returned[r.MessageId] = true
-			}
-			any = true
-		default:
-			return any
-		}
-	}
-}
-
-// returnedOf reports whether the message with id came back unroutable. The broker sends a
-// message's return before its confirm, and the client queues the return before it
-// handles the confirm, so once the confirm arrived the return (if any) is in the channel
-// or already in the map.
-func (b *Broker) returnedOf(returns chan amqp.Return, id string) bool {
-	b.drainReturns(returns)
-	b.retMu.Lock()
-	defer b.retMu.Unlock()
-	r := b.returned[id]
-	delete(b.returned, id)
-	if r {
-		select {
-		case b.redeclare <- struct{}{}:
-		default:
-		}
-	}
-	return r
-}
-
 func amqpErr(e *amqp.Error, what string) error {
 	if e == nil {
 		return errors.New(what)
@@ -319,158 +255,4 @@ func (b *Broker) connect() (*amqp.Connection, *amqp.Channel, error) {
 		return fail(fmt.Errorf("confirm mode: %w", err))
 	}
 	return conn, ch, nil
-}
-
-// declare declares the exchange and the queues on a channel of conn and returns it (a new one
-// when a queue's declaration closed the first).
-func (b *Broker) declare(conn *amqp.Connection) (*amqp.Channel, error) {
-	ch, err := conn.Channel()
-	if err != nil {
-		return nil, fmt.Errorf("open channel: %w", err)
-	}
-	if err := ch.ExchangeDeclare(b.cfg.Exchange, amqp.ExchangeDirect, true, false, false, false, nil); err != nil {
-		return nil, fmt.Errorf("declare exchange %s: %w", b.cfg.Exchange, err)
-	}
-	for _, q := range b.cfg.Queues {
-		args := b.queueArgs(q, true)
-		_, err := ch.QueueDeclare(q.Name, true, false, false, false, args)
-		var ae *amqp.Error
-		if err != nil && errors.As(err, &ae) && ae.Code == amqp.PreconditionFailed && strings.Contains(ae.Reason, "x-delivery-limit") {
-			// The queue exists from before the limit was declared (or with another): keep it
-			// as it is rather than stop; the operator can set the limit with a policy.
-			if ch, err = conn.Channel(); err != nil {
-				return nil, fmt.Errorf("open channel: %w", err)
-			}
-			args = b.queueArgs(q, false)
-			if _, err = ch.QueueDeclare(q.Name, true, false, false, false, args); err == nil {
-				b.warnOnce("limit:"+q.Name, "queue exists without the configured delivery limit: used as it is",
-					"queue", q.Name, "delivery_limit", q.DeliveryLimit, "broker_said", ae.Reason,
-					"fix", fmt.Sprintf("set a policy (rabbitmqctl set_policy --apply-to queues <name> '^%s$' '{\"delivery-limit\":%d}') or delete the queue while it is empty",
-						regexp.QuoteMeta(q.Name), q.DeliveryLimit))
-			}
-		}
-		if err != nil {
-			return nil, fmt.Errorf("declare queue %s (%s, arguments %v): %w; if it exists with other arguments, "+
-				"delete it or set BROKER_QUEUE_TYPE to match", q.Name, b.cfg.QueueType, args, err)
-		}
-		if err := ch.QueueBind(q.Name, q.Name, b.cfg.Exchange, false, nil); err != nil {
-			return nil, fmt.Errorf("bind queue %s: %w", q.Name, err)
-		}
-	}
-	return ch, nil
-}
-
-// queueArgs are the arguments q is declared with, its delivery limit included or not.
-func (b *Broker) queueArgs(q QueueSpec, withLimit bool) amqp.Table {
-	args := amqp.Table{}
-	if b.cfg.QueueType == "quorum" {
-		args["x-queue-type"] = "quorum"
-		if withLimit && q.DeliveryLimit > 0 {
-			args["x-delivery-limit"] = q.DeliveryLimit
-		}
-	}
-	if q.DeadLetter != "" {
-		args["x-dead-letter-exchange"] = b.cfg.Exchange
-		args["x-dead-letter-routing-key"] = q.DeadLetter
-	}
-	return args
-}
-
-// warnOnce logs a warning the first time key is seen (declarations repeat on every
-// reconnection).
-func (b *Broker) warnOnce(key, msg string, args ...any) {
-	b.warnMu.Lock()
-	seen := b.warned[key]
-	if b.warned == nil {
-		b.warned = map[string]bool{}
-	}
-	b.warned[key] = true
-	b.warnMu.Unlock()
-	if !seen {
-		b.log.Warn(msg, args...)
-	}
-}
-
-// current returns the publishing channel and its returns, or nil and a channel closed
-// when it comes back.
-func (b *Broker) current() (*amqp.Channel, chan amqp.Return, <-chan struct{}) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.pub, b.returns, b.up
-}
-
-// Publish sends a persistent message to the queue named by routingKey and waits for the
-// broker's confirm. It publishes through the default exchange, whose route to every queue
-// cannot be lost, as a mandatory message: a message the broker cannot route comes back and
-// is an error, never a silent loss. While the broker is unreachable it waits for the connection until ctx
-// ends (ErrUnavailable). A message whose confirm did not arrive is reported as an error:
-// it may or may not be stored, and callers treat it as not published.
-func (b *Broker) Publish(ctx context.Context, routingKey string, m Message) error {
-	if !slices.ContainsFunc(b.cfg.Queues, func(q QueueSpec) bool { return q.Name == routingKey }) {
-		b.m.published.WithLabelValues("error").Inc()
-		return fmt.Errorf("broker: publish to %q: no such queue in the topology", routingKey)
-	}
-	if m.ID == "" {
-		var r [12]byte
-		for i := range r {
-			r[i] = byte(rand.N(256))
-		}
-		m.ID = fmt.Sprintf("%x", r)
-	}
-	start := time.Now()
-	ctx, cancel := context.WithTimeout(ctx, b.cfg.ConfirmTimeout)
-	defer cancel()
-	for {
-		ch, returns, up := b.current()
-		if ch == nil {
-			select {
-			case <-up:
-				continue
-			case <-b.closing:
-				b.m.published.WithLabelValues("unavailable").Inc()
-				return fmt.Errorf("%w: closed", ErrUnavailable)
-			case <-ctx.Done():
-				b.m.published.WithLabelValues("unavailable").Inc()
-				b.mu.Lock()
-				last := b.lastErr
-				b.mu.Unlock()
-				return fmt.Errorf("%w: %v", ErrUnavailable, last)
-			}
-		}
-		dc, err := ch.PublishWithDeferredConfirmWithContext(ctx, "", routingKey, true, false, amqp.Publishing{
-			MessageId:    m.ID,
-			ContentType:  m.ContentType,
-			Headers:      amqp.Table(m.Headers),
-			Body:         m.Body,
-			DeliveryMode: amqp.Persistent,
-			Timestamp:    time.Now(),
-		})
-		if err != nil {
-			if errors.Is(err, amqp.ErrClosed) && ctx.Err() == nil {
-				// The channel died before the message was sent: wait for the owner to reconnect.
-				select {
-				case <-ctx.Done():
-				case <-time.After(10 * time.Millisecond):
-				}
-				continue
-			}
-			b.m.published.WithLabelValues("error").Inc()
-			return fmt.Errorf("broker: publish to %s: %w", routingKey, err)
-		}
-		ok, err := dc.WaitContext(ctx)
-		switch {
-		case err != nil:
-			b.m.published.WithLabelValues("error").Inc()
-			return fmt.Errorf("broker: publish to %s: no confirm: %w", routingKey, err)
-		case !ok:
-			b.m.published.WithLabelValues("nack").Inc()
-			return fmt.Errorf("broker: publish to %s: the broker refused the message (nack)", routingKey)
-		case b.returnedOf(returns, m.ID):
-			b.m.published.WithLabelValues("unroutable").Inc()
-			return fmt.Errorf("broker: publish to %s: the broker could not route the message (queue missing?)", routingKey)
-		}
-		b.m.published.WithLabelValues("ok").Inc()
-		b.m.latency.Observe(time.Since(start).Seconds())
-		return nil
-	}
 }
