@@ -11,6 +11,9 @@ FUZZTIME  ?= 10s
 HOSTILE_FUZZTIME ?= 5s
 BENCHTIME ?= 5s
 BENCHSIZE ?= 1GiB
+# The Go vulnerability database of make lint's govulncheck: a file:// URL for an offline copy
+# (see the README's "Checking for known vulnerabilities").
+GOVULNDB  ?= https://vuln.go.dev
 
 .DEFAULT_GOAL := help
 
@@ -38,11 +41,14 @@ fmt: ## Format the code.
 	gofmt -w $$(git ls-files '*.go')
 
 .PHONY: lint
-lint: ## gofmt check, go vet, and golangci-lint when it is installed (commented configuration in .golangci.yml).
+lint: ## gofmt check, go vet, golangci-lint (commented configuration in .golangci.yml) and govulncheck when they are installed.
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
 	@if command -v golangci-lint >/dev/null 2>&1; then golangci-lint run; \
 	 else echo "golangci-lint is not installed: skipped (go install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@latest)"; fi
+	@vc=$$(command -v govulncheck || echo $$($(GO) env GOPATH)/bin/govulncheck); \
+	 if [ -x "$$vc" ]; then echo "govulncheck -db $(GOVULNDB) ./..."; "$$vc" -db $(GOVULNDB) ./...; \
+	 else echo "govulncheck is not installed: skipped (go install golang.org/x/vuln/cmd/govulncheck@latest)"; fi
 
 .PHONY: fuzz
 fuzz: ## Run every fuzz target for FUZZTIME each (default 10s).
