@@ -29,7 +29,9 @@ func runSubscribe(ctx context.Context, args []string, _ io.Reader, stdout, stder
 		fmt.Fprintln(stderr)
 		fmt.Fprintln(stderr, "Registers one notifications subscription per route (GET /routes lists them), named")
 		fmt.Fprintln(stderr, "after the route, with the route's jsonpath2 filter. Running it again updates the")
-		fmt.Fprintln(stderr, "subscriptions in place and re-enables any that notifications disabled.")
+		fmt.Fprintln(stderr, "subscriptions in place and re-enables any that notifications disabled. Without")
+		fmt.Fprintln(stderr, "--auth-basic/--auth-header, the subscriptions carry the sender credentials the")
+		fmt.Fprintln(stderr, "receivers demand (RECEIVER_AUTH_*), when they are configured.")
 		fmt.Fprintln(stderr, "NOTIFICATIONS_URL and the AUTHENTICATION_* variables say how to reach notifications.")
 		fmt.Fprintln(stderr)
 		fs.PrintDefaults()
@@ -97,6 +99,11 @@ func runSubscribe(ctx context.Context, args []string, _ io.Reader, stdout, stder
 			fmt.Fprintf(stdout, "%s\t%s\t%s\t%s\n", s.UUID, s.Name, s.TargetURL, state)
 		}
 		return 0
+	}
+	if auth == nil {
+		// Without a flag, the credentials this service's receivers demand of senders: a
+		// subscription without them would be refused at its first delivery.
+		auth = service.SenderSubscriptionAuth(cfg)
 	}
 	plan := service.SubscriptionPlan(routes, *user, *target, auth)
 	var results []pacifica.SubscriptionResult

@@ -89,6 +89,17 @@ func TestSubscribe(t *testing.T) {
 	if !strings.Contains(strings.ReplaceAll(string(subs[0].Auth), " ", ""), `"credentials":"abc"`) {
 		t.Errorf("subscribe without --auth-header stripped the delivery credentials: %s", subs[0].Auth)
 	}
+	// Without a flag but with the receivers' sender credentials configured, the subscription
+	// gets those: the ones its deliveries must carry.
+	t.Setenv("RECEIVER_AUTH_TYPE", "basic")
+	t.Setenv("RECEIVER_AUTH_USERNAME", "pacifica")
+	t.Setenv("RECEIVER_AUTH_PASSWORD", "from-the-config")
+	if code, out, e := sub("--url", "http://new/receive"); code != 0 || !strings.Contains(out, "updated") {
+		t.Fatalf("subscribe with RECEIVER_AUTH_*: %d %q %q", code, out, e)
+	}
+	if a := string(sim.Subscriptions()[0].Auth); !strings.Contains(a, "from-the-config") {
+		t.Errorf("subscribe without a flag did not send the configured sender credentials: %s", a)
+	}
 	if code, out, _ := sub("--remove"); code != 0 || !strings.Contains(out, "removed") {
 		t.Errorf("remove: %d %q", code, out)
 	}

@@ -20,10 +20,11 @@ func SubscriptionPlan(t *route.Table, user, targetURL string, auth *pacifica.Sub
 	return p
 }
 
-// senderSubscriptionAuth is the auth a subscription must carry for this receiver to accept
-// its deliveries: the configured sender credentials (nil when senders are not
-// authenticated: the watchdog then keeps what each subscription has).
-func senderSubscriptionAuth(c Config) *pacifica.SubscriptionAuth {
+// SenderSubscriptionAuth is the auth a subscription must carry for this receiver to accept
+// its deliveries: the configured sender credentials (RECEIVER_AUTH_*; nil when senders are
+// not authenticated: the watchdog then keeps what each subscription has, and dispatcher
+// subscribe sends only what its flags give).
+func SenderSubscriptionAuth(c Config) *pacifica.SubscriptionAuth {
 	switch a := c.ReceiverAuth(); a.Type {
 	case "basic":
 		return pacifica.NewBasicAuth(a.Username, a.Password)
@@ -69,7 +70,7 @@ func newWatchMetrics(reg prometheus.Registerer) *watchMetrics {
 // without those credentials gets them back; a missing one is logged.
 func (s *Service) watchSubscriptions(ctx context.Context) {
 	n, m := s.notifications, s.watch
-	plan := SubscriptionPlan(s.routes, s.cfg.SubscriptionUser, "", senderSubscriptionAuth(s.cfg))
+	plan := SubscriptionPlan(s.routes, s.cfg.SubscriptionUser, "", SenderSubscriptionAuth(s.cfg))
 	check := func() {
 		cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		defer cancel()
