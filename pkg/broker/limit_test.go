@@ -3,6 +3,7 @@ package broker
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -122,10 +123,39 @@ func TestDeliveryLimitOnAnExistingQueue(t *testing.T) {
 		t.Errorf("consumed %v", got)
 	}
 	out := logs.String()
-	if !strings.Contains(out, "without the configured delivery limit") || !strings.Contains(out, "set_policy") {
+	if !strings.Contains(out, "with another delivery limit than the configured one") || !strings.Contains(out, "set_policy") {
 		t.Errorf("no warning naming the fix: %s", out)
 	}
-	if n := strings.Count(out, "without the configured delivery limit"); n != 1 {
+	if n := strings.Count(out, "with another delivery limit than the configured one"); n != 1 {
 		t.Errorf("warned %d times, want once", n)
+	}
+}
+
+// The other way round: a queue declared with a limit, declared again by a process (an older
+// version, a tool) that has none or another: it is used as it is.
+func TestDeliveryLimitOtherThanTheQueues(t *testing.T) {
+	t.Parallel()
+	tok := testenv.Token()
+	queue, dead := "test."+tok+".q", "test."+tok+".dead"
+	first := limitedBroker(t, queue, dead, "test."+tok, 100, nil)
+	var logs lockedBuffer
+	for _, limit := range []int{0, 7} {
+		b, err := New(Config{URL: testenv.BrokerURL(t), Exchange: "test." + tok, ReconnectMin: 20 * time.Millisecond,
+			ReconnectMax: 200 * time.Millisecond, ConfirmTimeout: 5 * time.Second, Logger: slog.New(slog.NewTextHandler(&logs, nil)),
+			Queues: []QueueSpec{{Name: queue, DeadLetter: dead, DeliveryLimit: limit}, {Name: dead}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, 10*time.Second, fmt.Sprintf("connected with delivery limit %d", limit), b.Connected)
+		if err := b.Publish(context.Background(), queue, Message{ID: fmt.Sprint("limit-", limit), Body: []byte("x")}); err != nil {
+			t.Errorf("publish with delivery limit %d: %v", limit, err)
+		}
+		_ = b.Close()
+	}
+	if got := collect(t, first, queue, 2, 10*time.Second); len(got) != 2 {
+		t.Errorf("consumed %v, want both messages", got)
+	}
+	if n := strings.Count(logs.String(), "another delivery limit"); n != 2 {
+		t.Errorf("%d warnings, want one per process:\n%s", n, logs.String())
 	}
 }

@@ -32,7 +32,7 @@ func (b *Broker) declare(conn *amqp.Connection) (*amqp.Channel, error) {
 		return nil, fmt.Errorf("declare exchange %s: %w", b.cfg.Exchange, err)
 	}
 	for _, q := range b.cfg.Queues {
-		args := b.queueArgs(q, true)
+		args := b.queueArgs(q)
 		_, err := ch.QueueDeclare(q.Name, true, false, false, false, args)
 		var ae *amqp.Error
 		if err != nil && errors.As(err, &ae) && ae.Code == amqp.PreconditionFailed && strings.Contains(ae.Reason, "x-delivery-limit") {
@@ -41,9 +41,8 @@ func (b *Broker) declare(conn *amqp.Connection) (*amqp.Channel, error) {
 			if ch, err = conn.Channel(); err != nil {
 				return nil, fmt.Errorf("open channel: %w", err)
 			}
-			args = b.queueArgs(q, false)
-			if _, err = ch.QueueDeclare(q.Name, true, false, false, false, args); err == nil {
-				b.warnOnce("limit:"+q.Name, "queue exists without the configured delivery limit: used as it is",
+			if _, err = ch.QueueDeclarePassive(q.Name, true, false, false, false, nil); err == nil {
+				b.warnOnce("limit:"+q.Name, "queue exists with another delivery limit than the configured one: used as it is",
 					"queue", q.Name, "delivery_limit", q.DeliveryLimit, "broker_said", ae.Reason,
 					"fix", fmt.Sprintf("set a policy (rabbitmqctl set_policy --apply-to queues <name> '^%s$' '{\"delivery-limit\":%d}') or delete the queue while it is empty",
 						regexp.QuoteMeta(q.Name), q.DeliveryLimit))
@@ -60,12 +59,12 @@ func (b *Broker) declare(conn *amqp.Connection) (*amqp.Channel, error) {
 	return ch, nil
 }
 
-// queueArgs are the arguments q is declared with, its delivery limit included or not.
-func (b *Broker) queueArgs(q QueueSpec, withLimit bool) amqp.Table {
+// queueArgs are the arguments q is declared with.
+func (b *Broker) queueArgs(q QueueSpec) amqp.Table {
 	args := amqp.Table{}
 	if b.cfg.QueueType == "quorum" {
 		args["x-queue-type"] = "quorum"
-		if withLimit && q.DeliveryLimit > 0 {
+		if q.DeliveryLimit > 0 {
 			args["x-delivery-limit"] = q.DeliveryLimit
 		}
 	}

@@ -249,7 +249,7 @@ func (h *harness) get(path string, v any) int {
 func consumeJobs(t *testing.T, cfg Config, want int, within time.Duration) []uuid.UUID {
 	t.Helper()
 	b, err := broker.New(broker.Config{URL: testenv.BrokerURL(t), Exchange: cfg.BrokerExchange,
-		QueueType: cfg.BrokerQueueType, Queues: []broker.QueueSpec{{Name: cfg.jobsQueue(), DeadLetter: cfg.deadQueue()}, {Name: cfg.deadQueue()}}})
+		QueueType: cfg.BrokerQueueType, Queues: []broker.QueueSpec{{Name: cfg.jobsQueue(), DeadLetter: cfg.deadQueue(), DeliveryLimit: cfg.BrokerDeliveryLimit}, {Name: cfg.deadQueue()}}})
 	if err != nil {
 		t.Fatal(err)
 	}
