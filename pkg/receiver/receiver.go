@@ -110,11 +110,20 @@ func New(cfg Config) (*Receiver, error) {
 	return &Receiver{cfg: cfg, memory: newMemoryBudget(cfg.MemoryBudget)}, nil
 }
 
+// Mux is what Register adds the receiver's routes to; *http.ServeMux is one.
+type Mux interface {
+	Handle(pattern string, handler http.Handler)
+}
+
 // Register adds the receiver's routes to mux: POST /receive (the Python dispatcher's path,
-// which existing subscriptions point at) and POST /.
-func (rc *Receiver) Register(mux *http.ServeMux) {
+// which existing subscriptions point at) and POST /, and OPTIONS on both, the CloudEvents
+// webhook handshake (see Handshake).
+func (rc *Receiver) Register(mux Mux) {
 	mux.Handle("POST /receive", rc)
 	mux.Handle("POST /{$}", rc)
+	hs := Handshake(mux)
+	mux.Handle("OPTIONS /receive", hs)
+	mux.Handle("OPTIONS /{$}", hs)
 }
 
 // ServeHTTP receives one delivery.
