@@ -20,7 +20,8 @@ import (
 //   - readers (the GET routes of the status API and /routes): open unless READ_AUTH_* is
 //     set; the operator credentials also satisfy them.
 //
-// /healthz, /readyz and /metrics are always open.
+// /healthz, /readyz, /metrics, /openapi.json (the API's description, which holds no secret)
+// and the receiver's OPTIONS handshake (the same answer to anyone) are always open.
 
 // authSet is one set of credentials as the environment gives it.
 type authSet struct {

@@ -72,8 +72,9 @@ func (s *Service) listRoutes(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-// instrument adds GET /metrics and counts every request by route pattern and status code.
-func instrument(mux *http.ServeMux, reg *prometheus.Registry) http.Handler {
+// instrument adds GET /metrics, counts every request by route pattern and status code, and
+// answers the mux's own errors (404, 405) in JSON.
+func instrument(mux *routeMux, reg *prometheus.Registry) http.Handler {
 	requests := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "dispatcher_http_requests_total",
 		Help: "HTTP requests served, by route pattern and status code.",
@@ -88,7 +89,7 @@ func instrument(mux *http.ServeMux, reg *prometheus.Registry) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
-		mux.ServeHTTP(sw, r)
+		mux.ServeHTTP(&muxErrorWriter{ResponseWriter: sw, r: r}, r)
 		pattern := r.Pattern
 		if pattern == "" {
 			pattern = "unmatched"

@@ -21,6 +21,7 @@ import (
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/catchup"
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/intake"
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/jobstore"
+	"github.com/pacifica/pacifica-dispatcher-go/pkg/openapi"
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/pacifica"
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/proxymod"
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/receiver"
@@ -49,6 +50,8 @@ type Service struct {
 	sandbox  *sandbox.Sandbox
 	handler  http.Handler
 	migrated chan struct{}
+	// patterns are the patterns of the HTTP routes, as registered.
+	patterns []string
 
 	// ready is closed once the HTTP server listens; Addr is then its address.
 	ready chan struct{}
@@ -208,7 +211,7 @@ func New(ctx context.Context, cfg Config, opts Options) (*Service, error) {
 
 // routesHTTP builds the HTTP handler of the process's role.
 func (s *Service) routesHTTP() (http.Handler, error) {
-	mux := http.NewServeMux()
+	mux := newRouteMux()
 	if s.cfg.Role != RoleWorker {
 		rc, err := receiver.New(receiver.Config{
 			Intake: s.intake, MaxBodyBytes: s.cfg.MaxEventBytes, Auth: s.cfg.ReceiverAuth(),
@@ -233,8 +236,11 @@ func (s *Service) routesHTTP() (http.Handler, error) {
 	})
 	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.Handle("GET /routes", api.ReadOnly(http.HandlerFunc(s.listRoutes)))
+	mux.Handle("GET /openapi.json", openapi.Handler())
 	s.reg.MustRegister(newStoreCollector(s.store, s.log))
-	return instrument(mux, s.reg), nil
+	h := instrument(mux, s.reg)
+	s.patterns = mux.patterns
+	return h, nil
 }
 
 // Handler returns the service's HTTP handler (for tests that serve it themselves).

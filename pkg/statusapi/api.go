@@ -107,14 +107,19 @@ func New(cfg Config) (*API, error) {
 	return &API{cfg: cfg}, nil
 }
 
+// Mux is what Register adds the API's routes to; *http.ServeMux is one.
+type Mux interface {
+	Handle(pattern string, handler http.Handler)
+}
+
 // Register adds the API's routes to mux.
-func (a *API) Register(mux *http.ServeMux) {
+func (a *API) Register(mux Mux) {
 	read := func(pattern string, h http.HandlerFunc) { mux.Handle(pattern, a.ReadOnly(h)) }
 	read("GET /jobs", a.listJobs)
 	read("GET /jobs/{id}", a.withJob(http.StatusBadRequest, a.getJob))
-	mux.HandleFunc("POST /jobs/{id}/cancel", a.change(a.cfg.Store.Cancel))
-	mux.HandleFunc("POST /jobs/{id}/retry", a.change(a.cfg.Store.Retry))
-	mux.HandleFunc("POST /jobs/retry", a.bulkRetry)
+	mux.Handle("POST /jobs/{id}/cancel", a.change(a.cfg.Store.Cancel))
+	mux.Handle("POST /jobs/{id}/retry", a.change(a.cfg.Store.Retry))
+	mux.Handle("POST /jobs/retry", http.HandlerFunc(a.bulkRetry))
 	read("GET /status/{id}", a.withJob(http.StatusUnprocessableEntity, a.compatStatus))
 	read("GET /get/{id}", a.withJob(http.StatusUnprocessableEntity, a.compatGet))
 	read("GET /{$}", a.compatList)
@@ -307,12 +312,16 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = enc.Encode(v)
 }
 
-func writeError(w http.ResponseWriter, status int, msg string) {
+// WriteError answers status with the API's error object: {"status": "404 Not Found",
+// "error": msg}. The service answers every error in this shape.
+func WriteError(w http.ResponseWriter, status int, msg string) {
 	writeJSON(w, status, map[string]string{
 		"status": fmt.Sprintf("%d %s", status, http.StatusText(status)),
 		"error":  msg,
 	})
 }
+
+func writeError(w http.ResponseWriter, status int, msg string) { WriteError(w, status, msg) }
 
 // limitParam reads ?limit= (1 to jobstore.MaxLimit; def when absent). A bad value is
 // answered 400 and ok is false.
