@@ -11,6 +11,8 @@ FUZZTIME  ?= 10s
 HOSTILE_FUZZTIME ?= 5s
 BENCHTIME ?= 5s
 BENCHSIZE ?= 1GiB
+# make bench-store's job store size (10000000 for ten million).
+STOREJOBS ?= 1000000
 # The Go vulnerability database of make lint's govulncheck: a file:// URL for an offline copy
 # (see the README's "Checking for known vulnerabilities").
 GOVULNDB  ?= https://vuln.go.dev
@@ -59,8 +61,8 @@ fuzz: ## Run every fuzz target for FUZZTIME each (default 10s).
 	done
 
 .PHONY: bench
-bench: ## One table of load figures (~1.5 min on 2 CPUs): raw PostgreSQL/RabbitMQ, durable intake, the sandbox's cost, end-to-end jobs (sandboxed), memory, 1 GiB transfers.
-	$(GO) run ./cmd/dispatcher-bench all -duration $(BENCHTIME) -concurrency 1,16,64 -jobs 40 -workers 2 -transfer-size $(BENCHSIZE)
+bench: ## One table of load figures (~8 min on 2 CPUs): raw PostgreSQL/RabbitMQ, durable intake, the sandbox's cost, end-to-end jobs (sandboxed), memory, 1 GiB transfers, a store of 1 million jobs.
+	$(GO) run ./cmd/dispatcher-bench all -duration $(BENCHTIME) -concurrency 1,16,64 -jobs 40 -workers 2 -transfer-size $(BENCHSIZE) -store-jobs $(STOREJOBS)
 
 .PHONY: hostile
 hostile: ## The hostile-input catalogue and the evil children (with and without the sandbox), slow cases included, with their tables; then every fuzz target for HOSTILE_FUZZTIME (5s).
@@ -79,6 +81,10 @@ bench-intake: ## Only the intake rows of make bench: raw INSERT, raw publish and
 .PHONY: bench-cpu
 bench-cpu: ## The receiver's CPU per event without the services: event.Parse, the document decoding, the data validation, routing (go test -bench, with allocations).
 	$(GO) test -run '^$$' -bench 'Parse$$|ParseIngest|Document|DecodeSample|DecodeReference|Plan' -benchmem ./pkg/event ./pkg/jsonpath2 ./pkg/intake
+
+.PHONY: bench-store
+bench-store: ## Only the store rows of make bench: the status API, intake and claims on an empty store and on one of 1 million finished jobs (STOREJOBS).
+	$(GO) run ./cmd/dispatcher-bench store -duration $(BENCHTIME) -store-jobs $(STOREJOBS)
 
 .PHONY: bench-sandbox
 bench-sandbox: ## Only the sandbox rows of make bench: a child's start-up without and with bubblewrap.

@@ -9,6 +9,7 @@
 //	dispatcher-bench pipeline [-jobs 40] [-concurrency 1,2,4]
 //	dispatcher-bench sandbox  [-jobs 40]
 //	dispatcher-bench abuse    [-rounds 3]
+//	dispatcher-bench store    [-store-jobs 1000000] [-duration 5s]
 //
 // Every subcommand also takes -dispatcher (a built binary; default: go build it), -database,
 // -broker, -queue-type and -timeout.
@@ -43,6 +44,7 @@ const usage = `Usage: dispatcher-bench all      [-duration 5s] [-concurrency 1,1
        dispatcher-bench pipeline [-jobs 40] [-concurrency 1,2,4]
        dispatcher-bench sandbox  [-jobs 40]
        dispatcher-bench abuse    [-rounds 3]
+       dispatcher-bench store    [-store-jobs 1000000] [-duration 5s]
 Each also takes -dispatcher BIN, -database URL, -broker URL, -queue-type quorum|classic, -timeout 9m.`
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -56,7 +58,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var parts options
 	switch args[0] {
 	case "all":
-		parts = options{intake: true, pipeline: true, transfer: true, sandbox: true, abuse: true}
+		parts = options{intake: true, pipeline: true, transfer: true, sandbox: true, abuse: true, store: true}
 	case "intake":
 		parts = options{intake: true}
 	case "pipeline":
@@ -65,6 +67,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		parts = options{sandbox: true}
 	case "abuse":
 		parts = options{abuse: true}
+	case "store":
+		parts = options{store: true}
 	default:
 		fmt.Fprintln(stderr, usage)
 		return 2
@@ -85,6 +89,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	fs.IntVar(&o.jobs, "jobs", 40, "jobs per end-to-end run")
 	fs.IntVar(&o.rounds, "rounds", 3, "rounds of eight 16 MiB events at once (abuse part)")
+	fs.IntVar(&o.storeJobs, "store-jobs", 1_000_000, "finished jobs the store part fills the job store with (10000000 for ten million)")
 	size := fs.String("transfer-size", "1GiB", "size of the file uploaded and downloaded")
 	fs.StringVar(&o.env.dispatcher, "dispatcher", "", "the dispatcher binary (default: go build ./cmd/dispatcher into a temporary directory)")
 	fs.StringVar(&o.env.dbURL, "database", devenv.EnvOr("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"), "PostgreSQL URL")
@@ -114,8 +119,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "-transfer-size: want a positive size:", err)
 		return 2
 	}
-	if o.jobs < 1 || o.duration <= 0 {
-		fmt.Fprintln(stderr, "-jobs and -duration: want positive values")
+	if o.jobs < 1 || o.duration <= 0 || o.storeJobs < 1000 {
+		fmt.Fprintln(stderr, "-jobs and -duration: want positive values; -store-jobs: at least 1000")
 		return 2
 	}
 	if o.env.queueType != "quorum" && o.env.queueType != "classic" {
@@ -143,8 +148,8 @@ type benchEnv struct {
 type options struct {
 	name                       string
 	intake, pipeline, transfer bool
-	sandbox, abuse             bool
-	rounds                     int
+	sandbox, abuse, store      bool
+	rounds, storeJobs          int
 	duration                   time.Duration
 	levels, workers            []int
 	jobs                       int
@@ -196,6 +201,13 @@ func bench(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 	if o.abuse {
 		progress("abuse: %d rounds of 8 × 16 MiB events at once, then the pathological batch", o.rounds)
 		f, err := measureAbuse(ctx, env, o.rounds)
+		if err != nil {
+			return err
+		}
+		f.rows(t)
+	}
+	if o.store {
+		f, err := measureStore(ctx, env, o.storeJobs, o.duration, progress)
 		if err != nil {
 			return err
 		}
@@ -260,6 +272,9 @@ func header(ctx context.Context, w io.Writer, o *options, built bool) {
 	}
 	if o.abuse {
 		parts = append(parts, fmt.Sprintf("abuse %d rounds of 8 × 16 MiB", o.rounds))
+	}
+	if o.store {
+		parts = append(parts, fmt.Sprintf("store of %s finished jobs", fmtCount(o.storeJobs)))
 	}
 	fmt.Fprintf(w, "sizes:      %s\n", strings.Join(parts, "; "))
 }

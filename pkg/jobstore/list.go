@@ -68,6 +68,10 @@ func (s *Store) List(ctx context.Context, f Filter) (Page, error) {
 		where = append(where, "j.route = "+arg(f.Route))
 	}
 	if f.RoutePrefix != "" {
+		if kind, ok := strings.CutSuffix(f.RoutePrefix, "."); ok && kind != "" && !strings.Contains(kind, ".") {
+			// "script." is the kind "script": the index on the route's kind serves it.
+			where = append(where, "split_part(j.route, '.', 1) = "+arg(kind))
+		}
 		where = append(where, "starts_with(j.route, "+arg(f.RoutePrefix)+")")
 	}
 	if f.EventID != "" {

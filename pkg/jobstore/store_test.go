@@ -509,4 +509,18 @@ func TestListBounded(t *testing.T) {
 	if err != nil || string(body) != `{"a":1}` {
 		t.Errorf("EventBodyWithin(100): %q, %v", body, err)
 	}
+	// Many at once: the same answers, an unknown job absent.
+	unknown := uuid.New()
+	for _, bound := range []int{3, 100} {
+		got, err := s.EventBodiesWithin(ctx, []uuid.UUID{small, big, unknown}, bound)
+		if err != nil || len(got) != 2 {
+			t.Fatalf("EventBodiesWithin(%d) = %v, %v", bound, got, err)
+		}
+		for _, id := range []uuid.UUID{small, big} {
+			b := got[id]
+			if want := bound >= len(`{"a":1}`); (string(b.Body) == `{"a":1}`) != want || b.Size != len(`{"a":1}`) || b.ContentType != "application/json" {
+				t.Errorf("EventBodiesWithin(%d)[%s] = %+v", bound, id, b)
+			}
+		}
+	}
 }

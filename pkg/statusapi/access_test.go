@@ -30,9 +30,16 @@ func (s oneJob) Attempts(context.Context, uuid.UUID) ([]jobstore.Attempt, error)
 func (s oneJob) EventBody(context.Context, uuid.UUID) ([]byte, string, error) {
 	return []byte(`{}`), "application/json", nil
 }
-func (s oneJob) EventBodyWithin(ctx context.Context, id uuid.UUID, _ int) ([]byte, string, int, error) {
-	b, ct, err := s.EventBody(ctx, id)
-	return b, ct, len(b), err
+func (s oneJob) EventBodiesWithin(ctx context.Context, ids []uuid.UUID, _ int) (map[uuid.UUID]jobstore.EventBody, error) {
+	out := map[uuid.UUID]jobstore.EventBody{}
+	for _, id := range ids {
+		b, ct, err := s.EventBody(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		out[id] = jobstore.EventBody{Body: b, ContentType: ct, Size: len(b)}
+	}
+	return out, nil
 }
 func (s oneJob) Cancel(ctx context.Context, id uuid.UUID) (jobstore.Job, error) {
 	return s.Get(ctx, id)

@@ -21,7 +21,7 @@ type Store interface {
 	List(ctx context.Context, f jobstore.Filter) (jobstore.Page, error)
 	Attempts(ctx context.Context, id uuid.UUID) ([]jobstore.Attempt, error)
 	EventBody(ctx context.Context, id uuid.UUID) (body []byte, contentType string, err error)
-	EventBodyWithin(ctx context.Context, id uuid.UUID, maxBytes int) (body []byte, contentType string, size int, err error)
+	EventBodiesWithin(ctx context.Context, ids []uuid.UUID, maxBytes int) (map[uuid.UUID]jobstore.EventBody, error)
 	Cancel(ctx context.Context, id uuid.UUID) (jobstore.Job, error)
 	Retry(ctx context.Context, id uuid.UUID) (jobstore.Job, error)
 	RetryMatching(ctx context.Context, f jobstore.RetryFilter) ([]uuid.UUID, error)

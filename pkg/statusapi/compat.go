@@ -112,7 +112,8 @@ func (a *API) compatList(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), a.cfg.Timeout)
 	defer cancel()
-	page, err := a.cfg.Store.List(ctx, jobstore.Filter{Limit: limit})
+	// Only ids and times are shown: the logs and details are not loaded.
+	page, err := a.cfg.Store.List(ctx, jobstore.Filter{Limit: limit, MaxDetailBytes: 1})
 	if err != nil {
 		a.storeError(w, err, [16]byte{})
 		return

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/google/uuid"
+
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/intake"
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/jobstore"
 )
@@ -50,6 +52,18 @@ type scriptDetails struct {
 // scriptRunOf is the run of a script job. In a listing (brief), an event larger than
 // MaxItemBytes is left out unread.
 func (a *API) scriptRunOf(ctx context.Context, j jobstore.Job, brief bool) scriptRun {
+	if brief {
+		bodies, err := a.cfg.Store.EventBodiesWithin(ctx, []uuid.UUID{j.ID}, a.cfg.MaxItemBytes)
+		b, ok := bodies[j.ID]
+		return a.scriptRunWith(j, b, err == nil && ok)
+	}
+	body, ct, err := a.cfg.Store.EventBody(ctx, j.ID)
+	return a.scriptRunWith(j, jobstore.EventBody{Body: body, ContentType: ct, Size: len(body)}, err == nil)
+}
+
+// scriptRunWith is the script run of j with its event as read (found false: it could not
+// be read, and shows as null).
+func (a *API) scriptRunWith(j jobstore.Job, ev jobstore.EventBody, found bool) scriptRun {
 	var d scriptDetails
 	if len(j.Details) > 0 {
 		_ = json.Unmarshal(j.Details, &d)
@@ -61,20 +75,10 @@ func (a *API) scriptRunOf(ctx context.Context, j jobstore.Job, brief bool) scrip
 		ReturnCode: d.ReturnCode, ScriptID: d.Script, Created: compatTime(j.ReceivedAt), Updated: compatTime(j.UpdatedAt),
 		State: j.State, Error: j.Error, Attempts: j.Attempts, TransactionID: j.TransactionID,
 		Outputs: d.Outputs, Truncated: d.Truncated, OutputOmitted: j.DetailsOmitted()}
-	var (
-		body []byte
-		ct   string
-		err  error
-	)
-	if brief {
-		body, ct, _, err = a.cfg.Store.EventBodyWithin(ctx, j.ID, a.cfg.MaxItemBytes)
-		v.EventOmitted = err == nil && body == nil
-	} else {
-		body, ct, err = a.cfg.Store.EventBody(ctx, j.ID)
-	}
-	if err == nil && body != nil {
-		if ev, err := intake.Load(body, ct); err == nil {
-			v.Event = ev.Document()
+	v.EventOmitted = found && ev.Body == nil
+	if found && ev.Body != nil {
+		if e, err := intake.Load(ev.Body, ev.ContentType); err == nil {
+			v.Event = e.Document()
 		}
 	}
 	return v
@@ -120,10 +124,17 @@ func (a *API) scriptLogs(w http.ResponseWriter, r *http.Request) {
 		a.storeError(w, err, [16]byte{})
 		return
 	}
+	ids := make([]uuid.UUID, len(page.Jobs))
+	for i, j := range page.Jobs {
+		ids[i] = j.ID
+	}
+	// Every run's event in one query, not one per run.
+	bodies, berr := a.cfg.Store.EventBodiesWithin(ctx, ids, a.cfg.MaxItemBytes)
 	out := make([]scriptRun, 0, len(page.Jobs))
 	size := 0
 	for i, j := range page.Jobs {
-		run := a.scriptRunOf(ctx, j, true)
+		b, ok := bodies[j.ID]
+		run := a.scriptRunWith(j, b, berr == nil && ok)
 		if size += encodedSize(run); size > a.cfg.MaxAnswerBytes && i > 0 {
 			w.Header().Set("X-Truncated", "true")
 			page.Next = jobstore.CursorAfter(page.Jobs[i-1])

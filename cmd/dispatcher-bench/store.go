@@ -1,0 +1,422 @@
+package main
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/pacifica/pacifica-dispatcher-go/cmd/internal/devenv"
+	"github.com/pacifica/pacifica-dispatcher-go/pkg/jobstore"
+)
+
+// The store part: the same operations on an empty job store and on one that holds many
+// finished jobs with their events and attempts, as a site's store does after months (the
+// default retention keeps 30 days of them). Each read of the status API is timed one at a
+// time (its latency, not the machine's concurrency); intake and claim rates are measured
+// the same way on both stores, so their ratio is the store size's cost.
+
+// storeFigures are the store part's measurements.
+type storeFigures struct {
+	size     int
+	fill     time.Duration
+	tableMiB float64
+	duration time.Duration
+	intake   [2]result // empty, full (concurrency storeIntakeConc)
+	claim    [2]result // empty, full (concurrency storeClaimConc)
+	reads    []storeRead
+}
+
+type storeRead struct {
+	name, conditions string
+	lat              []time.Duration
+}
+
+const (
+	storeIntakeConc = 16
+	storeClaimConc  = 8
+	storeClaimJobs  = 4000
+	storeReads      = 200
+)
+
+func measureStore(ctx context.Context, env *benchEnv, size int, d time.Duration, progress func(string, ...any)) (storeFigures, error) {
+	f := storeFigures{size: size, duration: d}
+	schema, drop, err := privateSchema(ctx, env.dbURL)
+	if err != nil {
+		return f, err
+	}
+	defer drop()
+	dbURL := devenv.WithSearchPath(env.dbURL, schema)
+	store, err := jobstore.Open(ctx, jobstore.Config{URL: dbURL, MaxConns: 16})
+	if err != nil {
+		return f, err
+	}
+	defer store.Close()
+	if err := store.Migrate(ctx); err != nil {
+		return f, err
+	}
+	prefix := "bench." + devenv.Token()
+	defer devenv.DeleteQueues(env.mqURL, prefix)
+	childEnv := dispatcherEnv(env.dbURL, env.mqURL, schema, prefix, env.queueType, env.tmp,
+		"ROLE=receiver", "DB_MAX_CONNS=16", "SUBSCRIPTION_CHECK_INTERVAL=0", "CATCHUP_INTERVAL=0", "RETENTION=0s")
+	bodies, err := eventBodies(env.sample)
+	if err != nil {
+		return f, err
+	}
+	intake := func(i int) error {
+		p, err := startDispatcher(ctx, env.dispatcher, childEnv)
+		if err != nil {
+			return err
+		}
+		client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: storeIntakeConc}}
+		f.intake[i], err = load(ctx, storeIntakeConc, d, func(ctx context.Context) error {
+			resp, err := p.post(ctx, client, bodies())
+			if err != nil {
+				return err
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusAccepted {
+				return fmt.Errorf("POST /receive: %s", resp.Status)
+			}
+			return nil
+		})
+		if serr := p.Stop(); err == nil {
+			err = serr
+		}
+		return err
+	}
+
+	progress("store: claims and intake on the empty store")
+	if f.claim[0], err = measureClaims(ctx, store, "empty"); err != nil {
+		return f, err
+	}
+	if err := intake(0); err != nil {
+		return f, err
+	}
+
+	progress("store: filling it with %d finished jobs, their events and attempts", size)
+	t0 := time.Now()
+	if err := fillStore(ctx, dbURL, size); err != nil {
+		return f, err
+	}
+	f.fill = time.Since(t0)
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		return f, err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	var bytes int64
+	if err := conn.QueryRow(ctx, `SELECT pg_total_relation_size('jobs') + pg_total_relation_size('events') + pg_total_relation_size('job_attempts')`).Scan(&bytes); err != nil {
+		return f, err
+	}
+	f.tableMiB = float64(bytes) / (1 << 20)
+
+	progress("store: claims and intake on the full store")
+	if f.claim[1], err = measureClaims(ctx, store, "full"); err != nil {
+		return f, err
+	}
+	if err := intake(1); err != nil {
+		return f, err
+	}
+
+	progress("store: the status API's reads, %d of each, one at a time", storeReads)
+	p, err := startDispatcher(ctx, env.dispatcher, childEnv)
+	if err != nil {
+		return f, err
+	}
+	defer p.Stop()
+	f.reads, err = measureReads(ctx, conn, store, p.base)
+	return f, err
+}
+
+// measureClaims records storeClaimJobs queued jobs and claims and finishes them from
+// storeClaimConc goroutines, as workers do (Claim, then Finish succeeded).
+func measureClaims(ctx context.Context, store *jobstore.Store, tag string) (result, error) {
+	ids := make(chan uuid.UUID, storeClaimJobs)
+	run := devenv.Token()
+	for from := 0; from < storeClaimJobs; from += 500 {
+		var items []jobstore.Item
+		for i := from; i < min(from+500, storeClaimJobs); i++ {
+			id := fmt.Sprintf("claim-%s-%s-%d", tag, run, i)
+			items = append(items, jobstore.Item{
+				Event: jobstore.NewEvent{Source: "bench", ID: id, Type: "bench", TimeText: "x",
+					Body: []byte(`{}`), ContentType: "application/json", ReceivedAt: time.Now()},
+				Jobs: []jobstore.NewJob{{ID: jobstore.JobID("bench", id, "bench"), Route: "bench", State: jobstore.Queued, MaxAttempts: 5}}})
+		}
+		recs, err := store.RecordMany(ctx, items)
+		if err != nil {
+			return result{}, err
+		}
+		for _, rec := range recs {
+			ids <- rec[0].Job.ID
+		}
+	}
+	close(ids)
+	var (
+		mu   sync.Mutex
+		lats []time.Duration
+		n    atomic.Int64
+		wg   sync.WaitGroup
+		ferr error
+	)
+	start := time.Now()
+	for w := range storeClaimConc {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			owner := fmt.Sprintf("bench-worker-%d", w)
+			var local []time.Duration
+			for id := range ids {
+				t0 := time.Now()
+				if _, err := store.Claim(ctx, id, owner, time.Minute); err != nil {
+					mu.Lock()
+					ferr = err
+					mu.Unlock()
+					return
+				}
+				if _, err := store.Finish(ctx, id, owner, jobstore.Outcome{State: jobstore.Succeeded}); err != nil {
+					mu.Lock()
+					ferr = err
+					mu.Unlock()
+					return
+				}
+				local = append(local, time.Since(t0))
+				n.Add(1)
+			}
+			mu.Lock()
+			lats = append(lats, local...)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	return result{concurrency: storeClaimConc, n: n.Load(), elapsed: time.Since(start), lat: lats}, ferr
+}
+
+// fillStore inserts size finished jobs, one event and one attempt each, in batches: routes
+// and states in the proportions of a busy site (most jobs succeeded proxymod runs; script
+// jobs, failures, cancellations and unrouted events among them), received over the last 25
+// days, each event the sample's stored body, each job a log tail and details.
+func fillStore(ctx context.Context, dbURL string, size int) error {
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	// One real stored event body, as the intake wrote it, for every filled event.
+	var body []byte
+	var ctype string
+	if err := conn.QueryRow(ctx, `SELECT body, content_type FROM events WHERE source <> 'bench' LIMIT 1`).Scan(&body, &ctype); err != nil {
+		return fmt.Errorf("no stored event to copy (the empty store's intake made none?): %w", err)
+	}
+	const batch = 50_000
+	for from := 0; from < size; from += batch {
+		to := min(from+batch, size)
+		_, err := conn.Exec(ctx, `
+WITH g AS (
+	SELECT i,
+		gen_random_uuid() AS ekey,
+		gen_random_uuid() AS jid,
+		now() - (i::float8 / $1::float8) * interval '25 days' AS at,
+		CASE WHEN i % 20 < 12 THEN 'proxymod' WHEN i % 20 < 16 THEN 'script.summary'
+		     WHEN i % 20 < 18 THEN 'script.plots' ELSE '' END AS route,
+		CASE WHEN i % 20 >= 18 THEN 'unrouted' WHEN i % 50 = 7 THEN 'failed' WHEN i % 97 = 5 THEN 'cancelled'
+		     ELSE 'succeeded' END AS state
+	FROM generate_series($2::int, $3::int - 1) AS i
+), ev AS (
+	INSERT INTO events (key, source, event_id, type, time, time_text, body, content_type, received_at)
+	SELECT ekey, 'http://metadata.example/events', 'metadata.ingest.' || i, 'org.pacifica.metadata.ingest',
+		at, to_char(at, 'YYYY-MM-DD"T"HH24:MI:SS'), $4, $5, at FROM g
+), jb AS (
+	INSERT INTO jobs (id, event_key, route, state, attempts, max_attempts, received_at, updated_at, started_at,
+		finished_at, next_attempt_at, published, error, transaction_id, logs, details)
+	SELECT jid, ekey, route, state, CASE WHEN state = 'unrouted' THEN 0 ELSE 1 END, 25, at, at + interval '40 s',
+		CASE WHEN state = 'unrouted' THEN NULL ELSE at + interval '1 s' END, at + interval '40 s', at, true,
+		CASE WHEN state = 'failed' THEN 'model exited with status 1: Traceback (most recent call last) ...' ELSE '' END,
+		CASE WHEN state = 'succeeded' THEN 1000000 + i ELSE NULL END,
+		CASE WHEN state = 'unrouted' THEN '' ELSE repeat('2026-11-01T10:00:00Z downloaded 5 files, ran 3 models, uploaded 95 files' || chr(10), 12) END,
+		CASE WHEN state = 'succeeded' THEN jsonb_build_object('files', 95, 'outputs', jsonb_build_array('outputs')) ELSE NULL END
+	FROM g
+	RETURNING id, state, started_at, finished_at
+)
+INSERT INTO job_attempts (job_id, n, owner, started_at, finished_at, outcome, error)
+SELECT id, 1, 'worker-1', started_at, finished_at, state, '' FROM jb WHERE state <> 'unrouted'`,
+			size, from, to, body, ctype)
+		if err != nil {
+			return fmt.Errorf("fill jobs %d to %d: %w", from, to, err)
+		}
+	}
+	_, err = conn.Exec(ctx, `ANALYZE events; ANALYZE jobs; ANALYZE job_attempts`)
+	return err
+}
+
+// measureReads times each read of the status API storeReads times, one request at a time.
+func measureReads(ctx context.Context, conn *pgx.Conn, store *jobstore.Store, base string) ([]storeRead, error) {
+	var (
+		someIDs  []string
+		someEvts []string
+		scriptID string
+	)
+	rows, err := conn.Query(ctx, `SELECT j.id::text, e.event_id FROM jobs j TABLESAMPLE SYSTEM (1) JOIN events e ON e.key = j.event_key LIMIT $1`, storeReads)
+	if err != nil {
+		return nil, err
+	}
+	for rows.Next() {
+		var id, ev string
+		if err := rows.Scan(&id, &ev); err != nil {
+			return nil, err
+		}
+		someIDs, someEvts = append(someIDs, id), append(someEvts, ev)
+	}
+	rows.Close()
+	if err := conn.QueryRow(ctx, `SELECT id::text FROM jobs WHERE route = 'script.summary' LIMIT 1`).Scan(&scriptID); err != nil {
+		return nil, err
+	}
+	if len(someIDs) == 0 {
+		return nil, fmt.Errorf("no job sampled")
+	}
+	// A cursor in the middle of the listing, and one near its end: paging deep.
+	cursorAt := func(offset int) (string, error) {
+		var at time.Time
+		var id uuid.UUID
+		err := conn.QueryRow(ctx, `SELECT received_at, id FROM jobs ORDER BY received_at DESC, id DESC OFFSET $1 LIMIT 1`, offset).Scan(&at, &id)
+		return base64.RawURLEncoding.EncodeToString([]byte(at.UTC().Format(time.RFC3339Nano) + "|" + id.String())), err
+	}
+	var total int
+	if err := conn.QueryRow(ctx, `SELECT count(*) FROM jobs`).Scan(&total); err != nil {
+		return nil, err
+	}
+	middle, err := cursorAt(total / 2)
+	if err != nil {
+		return nil, err
+	}
+	deep, err := cursorAt(total - 100)
+	if err != nil {
+		return nil, err
+	}
+	client := &http.Client{Timeout: 30 * time.Second}
+	get := func(path string) error {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+path, nil)
+		if err != nil {
+			return err
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			return err
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("GET %s: %s", path, resp.Status)
+		}
+		return nil
+	}
+	type read struct {
+		name, cond string
+		path       func(i int) string
+	}
+	q := url.QueryEscape
+	reads := []read{
+		{"GET /jobs", "no filter, first page of 50", func(int) string { return "/jobs" }},
+		{"GET /jobs", "state=failed", func(int) string { return "/jobs?state=failed" }},
+		{"GET /jobs", "state=queued (few among many)", func(int) string { return "/jobs?state=queued" }},
+		{"GET /jobs", "route=script.plots", func(int) string { return "/jobs?route=script.plots" }},
+		{"GET /jobs", "state=cancelled&route=script.summary", func(int) string { return "/jobs?state=cancelled&route=script.summary" }},
+		{"GET /jobs", "event_id=<one of them>", func(i int) string { return "/jobs?event_id=" + q(someEvts[i%len(someEvts)]) }},
+		{"GET /jobs", "limit=1000 (the largest page)", func(int) string { return "/jobs?limit=1000" }},
+		{"GET /jobs", "cursor in the middle", func(int) string { return "/jobs?cursor=" + middle }},
+		{"GET /jobs", "cursor 100 jobs from the end", func(int) string { return "/jobs?cursor=" + deep }},
+		{"GET /jobs", "state=failed, cursor in the middle", func(int) string { return "/jobs?state=failed&cursor=" + middle }},
+		{"GET /scriptlog", "first page", func(int) string { return "/scriptlog" }},
+		{"GET /scriptlog/{id}", "a script job", func(int) string { return "/scriptlog/" + scriptID }},
+		{"GET /jobs/{id}", "a sampled job", func(i int) string { return "/jobs/" + someIDs[i%len(someIDs)] }},
+		{"GET /status/{id}", "a sampled job (compatible API)", func(i int) string { return "/status/" + someIDs[i%len(someIDs)] }},
+		{"GET / (compatible list)", "first page", func(int) string { return "/" }},
+		{"GET /metrics", "cached counts (10 s)", func(int) string { return "/metrics" }},
+	}
+	var out []storeRead
+	for _, r := range reads {
+		if err := get(r.path(0)); err != nil { // warm: plans, connections
+			return nil, err
+		}
+		lat := make([]time.Duration, 0, storeReads)
+		for i := range storeReads {
+			t0 := time.Now()
+			if err := get(r.path(i)); err != nil {
+				return nil, err
+			}
+			lat = append(lat, time.Since(t0))
+		}
+		out = append(out, storeRead{name: r.name, conditions: r.cond, lat: lat})
+	}
+	// The gauge's source, without the metrics cache: what a scrape costs every 10 s.
+	lat := make([]time.Duration, 0, storeReads)
+	for range storeReads {
+		t0 := time.Now()
+		if _, err := store.Counts(ctx); err != nil {
+			return nil, err
+		}
+		lat = append(lat, time.Since(t0))
+	}
+	out = append(out, storeRead{name: "dispatcher_jobs source", conditions: "jobstore Counts, uncached", lat: lat})
+	return out, nil
+}
+
+// rows adds the store part's rows to t.
+func (f storeFigures) rows(t *table) {
+	size := fmtCount(f.size)
+	t.add("store: filled", fmt.Sprintf("%s finished jobs + events + attempts", size),
+		fmt.Sprintf("%.0f MiB", f.tableMiB), "", "", "", fmt.Sprintf("filled in %s (bulk INSERT … SELECT)", f.fill.Round(time.Second)))
+	for _, r := range f.reads {
+		p99 := percentile(r.lat, .99)
+		verdict := "p99 under 50 ms"
+		if p99 >= 50*time.Millisecond {
+			verdict = "p99 OVER 50 ms"
+		}
+		t.add("store "+size+": "+r.name, r.conditions, "", fmtLatency(r.lat, .50), fmtLatency(r.lat, .95), fmtLatency(r.lat, .99),
+			fmt.Sprintf("%d requests, one at a time; %s", len(r.lat), verdict))
+	}
+	ratio := func(full, empty result) string {
+		if empty.rate() == 0 {
+			return "?"
+		}
+		return fmt.Sprintf("%.0f%% of the empty store's", 100*full.rate()/empty.rate())
+	}
+	for i, name := range []string{"empty", size} {
+		note := ""
+		if i == 1 {
+			note = ratio(f.intake[1], f.intake[0])
+		}
+		r := f.intake[i]
+		t.add("store "+name+": intake POST /receive", fmt.Sprintf("concurrency %d, %s", r.concurrency, f.duration),
+			fmtRate(r.rate(), "events"), fmtLatency(r.lat, .50), fmtLatency(r.lat, .95), fmtLatency(r.lat, .99), note)
+	}
+	for i, name := range []string{"empty", size} {
+		note := fmt.Sprintf("%d jobs", f.claim[i].n)
+		if i == 1 {
+			note += "; " + ratio(f.claim[1], f.claim[0])
+		}
+		r := f.claim[i]
+		t.add("store "+name+": claim + finish", fmt.Sprintf("concurrency %d, jobstore Claim then Finish", r.concurrency),
+			fmtRate(r.rate(), "jobs"), fmtLatency(r.lat, .50), fmtLatency(r.lat, .95), fmtLatency(r.lat, .99), note)
+	}
+}
+
+// fmtCount writes 1000000 as 1M and 250000 as 250k.
+func fmtCount(n int) string {
+	switch {
+	case n >= 1_000_000 && n%1_000_000 == 0:
+		return fmt.Sprintf("%dM", n/1_000_000)
+	case n >= 1000 && n%1000 == 0:
+		return fmt.Sprintf("%dk", n/1000)
+	}
+	return fmt.Sprint(n)
+}
