@@ -110,6 +110,7 @@ type Config struct {
 	ShutdownTimeout time.Duration `envconfig:"SHUTDOWN_TIMEOUT" default:"30s" desc:"on SIGTERM, time allowed for in-flight requests and jobs to finish"`
 	LogLevel        string        `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
 	LogFormat       string        `envconfig:"LOG_FORMAT" default:"json" desc:"json or text"`
+	AccessLog       bool          `envconfig:"ACCESS_LOG" default:"false" desc:"log one line per HTTP request (method, path without its query, status, bytes, duration, remote address; never credentials nor the query)"`
 
 	// PacificaConfig holds the Pacifica endpoints and credentials, under the Pacifica
 	// CLI's own variable names (embedded: no prefix).

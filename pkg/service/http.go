@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"time"
@@ -73,8 +74,10 @@ func (s *Service) listRoutes(w http.ResponseWriter, _ *http.Request) {
 }
 
 // instrument adds GET /metrics, counts every request by route pattern and status code, and
-// answers the mux's own errors (404, 405) in JSON.
-func instrument(mux *routeMux, reg *prometheus.Registry) http.Handler {
+// answers the mux's own errors (404, 405) in JSON. With an access logger, it also logs each
+// request: method, path (its query left out: it may carry tokens), status, bytes written,
+// duration and remote address; never a header.
+func instrument(mux *routeMux, reg *prometheus.Registry, access *slog.Logger) http.Handler {
 	requests := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "dispatcher_http_requests_total",
 		Help: "HTTP requests served, by route pattern and status code.",
@@ -94,14 +97,27 @@ func instrument(mux *routeMux, reg *prometheus.Registry) http.Handler {
 		if pattern == "" {
 			pattern = "unmatched"
 		}
+		took := time.Since(start)
 		requests.WithLabelValues(pattern, strconv.Itoa(sw.code)).Inc()
-		duration.WithLabelValues(pattern).Observe(time.Since(start).Seconds())
+		duration.WithLabelValues(pattern).Observe(took.Seconds())
+		if access != nil {
+			access.LogAttrs(r.Context(), slog.LevelInfo, "http request", slog.String("method", r.Method),
+				slog.String("path", r.URL.Path), slog.Int("status", sw.code), slog.Int64("bytes", sw.bytes),
+				slog.Duration("duration", took), slog.String("remote", r.RemoteAddr))
+		}
 	})
 }
 
 type statusWriter struct {
 	http.ResponseWriter
-	code int
+	code  int
+	bytes int64
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	n, err := w.ResponseWriter.Write(b)
+	w.bytes += int64(n)
+	return n, err
 }
 
 func (w *statusWriter) WriteHeader(code int) {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -18,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/broker"
+	"github.com/pacifica/pacifica-dispatcher-go/pkg/buildinfo"
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/catchup"
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/intake"
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/jobstore"
@@ -81,16 +81,6 @@ type Options struct {
 	WorkerOwner string
 }
 
-// NewLogger returns the logger the configuration asks for, writing to w.
-func NewLogger(c Config, w io.Writer) *slog.Logger {
-	level, _ := parseLevel(c.LogLevel)
-	opts := &slog.HandlerOptions{Level: level}
-	if c.LogFormat == "text" {
-		return slog.New(slog.NewTextHandler(w, opts))
-	}
-	return slog.New(slog.NewJSONHandler(w, opts))
-}
-
 // New builds every part of the service. It connects to nothing yet: PostgreSQL and
 // RabbitMQ may be down when the service starts, and it serves as soon as either is up.
 func New(ctx context.Context, cfg Config, opts Options) (*Service, error) {
@@ -106,6 +96,7 @@ func New(ctx context.Context, cfg Config, opts Options) (*Service, error) {
 		s.log = NewLogger(cfg, os.Stderr)
 	}
 	s.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	s.reg.MustRegister(buildInfoGauge(buildinfo.Get()))
 	s.retentionDeleted = newRetentionMetric(s.reg)
 	if cfg.Role != RoleWorker && os.Getenv("GOMEMLIMIT") == "" {
 		// A receiver's memory is the deliveries in flight (RECEIVE_MEMORY) and little else:
@@ -238,7 +229,11 @@ func (s *Service) routesHTTP() (http.Handler, error) {
 	mux.Handle("GET /routes", api.ReadOnly(http.HandlerFunc(s.listRoutes)))
 	mux.Handle("GET /openapi.json", openapi.Handler())
 	s.reg.MustRegister(newStoreCollector(s.store, s.log))
-	h := instrument(mux, s.reg)
+	var access *slog.Logger
+	if s.cfg.AccessLog {
+		access = s.log.With("component", "access")
+	}
+	h := instrument(mux, s.reg, access)
 	s.patterns = mux.patterns
 	return h, nil
 }
@@ -345,9 +340,12 @@ func (s *Service) Run(ctx context.Context) error {
 	go func() { serveErr <- srv.Serve(ln) }()
 	close(s.ready)
 	s.log.Info("dispatcher serving", "addr", s.addr.String(), "role", s.cfg.Role,
-		"routes", len(s.routes.Routes()))
+		"routes", len(s.routes.Routes()), "version", buildinfo.Get().Version)
 	s.logSandbox()
 	s.logAccess()
+	if s.cfg.AccessLog {
+		s.log.Info("access log on: one line per HTTP request (ACCESS_LOG=true)")
+	}
 
 	select {
 	case err := <-serveErr:

@@ -18,6 +18,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/broker"
+	"github.com/pacifica/pacifica-dispatcher-go/pkg/buildinfo"
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/internal/testenv"
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/jobstore"
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/pacifica"
@@ -715,6 +716,7 @@ func TestMetricsAndRoutes(t *testing.T) {
 	raw, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	text := string(raw)
+	bi := buildinfo.Get()
 	for _, want := range []string{
 		`dispatcher_events_received_total{outcome="accepted",type="org.pacifica.metadata.ingest"} 1`,
 		`dispatcher_events_received_total{outcome="unsupported_media_type",type="unknown"} 1`,
@@ -723,6 +725,7 @@ func TestMetricsAndRoutes(t *testing.T) {
 		`dispatcher_outbox_backlog`,
 		`dispatcher_jobs{route="proxymod",state="queued"}`,
 		`go_goroutines`,
+		fmt.Sprintf(`dispatcher_build_info{goversion=%q,revision=%q,version=%q} 1`, bi.GoVersion, bi.Revision, bi.Version),
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("/metrics lacks %s", want)
