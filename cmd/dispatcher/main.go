@@ -17,10 +17,8 @@ import (
 	"syscall"
 )
 
-// version is set at build time (-ldflags "-X main.version=...").
-var version = "dev"
-
-// command is one subcommand of the dispatcher binary.
+// command is one subcommand of the dispatcher binary. Each prints its usage on stdout
+// when asked with -h or --help (and for `dispatcher help <command>`).
 type command struct {
 	name    string
 	summary string
@@ -37,12 +35,10 @@ func commands() []command {
 		{"migrate", "apply the job store's database migrations and exit", runMigrate},
 		{"config", "print the configuration variables, or check the environment (config check)", runConfig},
 		{"routes", "list the routes of the configuration: the proxymod route and one per script", runRoutes},
-		{"retry", "queue failed or cancelled jobs again, by state, route, time and error (operator credentials)", runRetry},
+		{"jobs", "list, show, retry and cancel jobs through a running service's API (jobs help)", runJobs},
+		{"retry", "the same as jobs retry", runJobsRetry},
 		{"subscribe", "register this service's routes with Pacifica notifications (idempotent; --list, --remove)", runSubscribe},
-		{"version", "print the version", func(_ context.Context, _ []string, _ io.Reader, stdout, _ io.Writer) int {
-			fmt.Fprintln(stdout, "dispatcher", version)
-			return 0
-		}},
+		{"version", "print the version, VCS revision and Go release of this build", runVersion},
 	}
 }
 
@@ -74,18 +70,34 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return 2
 	}
 	switch args[0] {
-	case "help", "-h", "--help":
+	case "help", "-h", "-help", "--help":
+		if len(args) > 1 && args[0] == "help" {
+			// dispatcher help <command> [<subcommand>]: the command's own usage.
+			if c, ok := lookup(args[1]); ok {
+				return c.run(ctx, append(args[2:], "--help"), stdin, stdout, stderr)
+			}
+			fmt.Fprintf(stderr, "dispatcher help: unknown command %q\n\n", args[1])
+			usage(stderr)
+			return 2
+		}
 		usage(stdout)
 		return 0
 	}
-	for _, c := range commands() {
-		if c.name == args[0] {
-			return c.run(ctx, args[1:], stdin, stdout, stderr)
-		}
+	if c, ok := lookup(args[0]); ok {
+		return c.run(ctx, args[1:], stdin, stdout, stderr)
 	}
 	fmt.Fprintf(stderr, "dispatcher: unknown command %q\n\n", args[0])
 	usage(stderr)
 	return 2
+}
+
+func lookup(name string) (command, bool) {
+	for _, c := range commands() {
+		if c.name == name {
+			return c, true
+		}
+	}
+	return command{}, false
 }
 
 func usage(w io.Writer) {
@@ -96,5 +108,5 @@ func usage(w io.Writer) {
 		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "Run `dispatcher <command> -h` for a command's own help.")
+	fmt.Fprintln(w, "Run `dispatcher help <command>` (or `dispatcher <command> --help`) for a command's own help.")
 }

@@ -12,21 +12,22 @@ import (
 // runServe runs the dispatcher service until ctx is cancelled (SIGINT, SIGTERM).
 func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	role := fs.String("role", "", "what this process runs: all (receiver and workers), receiver, or worker (default: $ROLE, else all)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: dispatcher serve [--role=all|receiver|worker]")
-		fmt.Fprintln(stderr)
-		fmt.Fprintln(stderr, "Receives Pacifica notification events, records jobs in PostgreSQL, queues them on")
-		fmt.Fprintln(stderr, "RabbitMQ and runs them. Configuration comes from the environment (see the README).")
-		fmt.Fprintln(stderr)
+		fmt.Fprintln(fs.Output(), "Usage: dispatcher serve [--role=all|receiver|worker]")
+		fmt.Fprintln(fs.Output())
+		fmt.Fprintln(fs.Output(), "Receives Pacifica notification events, records jobs in PostgreSQL, queues them on")
+		fmt.Fprintln(fs.Output(), "RabbitMQ and runs them. Configuration comes from the environment (see the README;")
+		fmt.Fprintln(fs.Output(), "`dispatcher config check` checks it).")
+		fmt.Fprintln(fs.Output())
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		return exitCodeForFlagError(err)
+	pos, code, done := parseFlags(fs, args, stdout, stderr)
+	if done {
+		return code
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "serve: unexpected argument %q\n", fs.Arg(0))
+	if len(pos) > 0 {
+		fmt.Fprintf(stderr, "serve: unexpected argument %q\n", pos[0])
 		return 2
 	}
 	cfg, err := service.Load()
@@ -40,7 +41,7 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 		fmt.Fprintln(stderr, "dispatcher:", err)
 		return 1
 	}
-	s, err := service.New(ctx, cfg, service.Options{Logger: service.NewLogger(cfg, stderr)})
+	s, err := service.New(ctx, cfg, service.Options{Logger: startLogger(cfg, stderr, "serve")})
 	if err != nil {
 		fmt.Fprintln(stderr, "dispatcher:", err)
 		return 1
@@ -50,11 +51,4 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 		return 1
 	}
 	return 0
-}
-
-func exitCodeForFlagError(err error) int {
-	if err == flag.ErrHelp {
-		return 0
-	}
-	return 2
 }

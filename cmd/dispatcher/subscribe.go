@@ -16,7 +16,6 @@ import (
 // subscription per route, named after it, with the route's own jsonpath2 text.
 func runSubscribe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("subscribe", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	target := fs.String("url", "", "the public URL of this service's receiver, e.g. http://dispatcher:8069/receive")
 	user := fs.String("user", "dispatcher", "the notifications user that owns the subscriptions (Http-Remote-User)")
 	basic := fs.String("auth-basic", "", "USER:PASSWORD that notifications sends with each delivery (basic)")
@@ -24,23 +23,24 @@ func runSubscribe(ctx context.Context, args []string, _ io.Reader, stdout, stder
 	list := fs.Bool("list", false, "list the user's subscriptions and exit")
 	remove := fs.Bool("remove", false, "remove the subscriptions of this service's routes and exit")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: dispatcher subscribe --url URL [--user NAME] [--auth-basic USER:PASS | --auth-header \"TYPE CREDS\"]")
-		fmt.Fprintln(stderr, "       dispatcher subscribe --list | --remove [--user NAME]")
-		fmt.Fprintln(stderr)
-		fmt.Fprintln(stderr, "Registers one notifications subscription per route (GET /routes lists them), named")
-		fmt.Fprintln(stderr, "after the route, with the route's jsonpath2 filter. Running it again updates the")
-		fmt.Fprintln(stderr, "subscriptions in place and re-enables any that notifications disabled. Without")
-		fmt.Fprintln(stderr, "--auth-basic/--auth-header, the subscriptions carry the sender credentials the")
-		fmt.Fprintln(stderr, "receivers demand (RECEIVER_AUTH_*), when they are configured.")
-		fmt.Fprintln(stderr, "NOTIFICATIONS_URL and the AUTHENTICATION_* variables say how to reach notifications.")
-		fmt.Fprintln(stderr)
+		fmt.Fprintln(fs.Output(), "Usage: dispatcher subscribe --url URL [--user NAME] [--auth-basic USER:PASS | --auth-header \"TYPE CREDS\"]")
+		fmt.Fprintln(fs.Output(), "       dispatcher subscribe --list | --remove [--user NAME]")
+		fmt.Fprintln(fs.Output())
+		fmt.Fprintln(fs.Output(), "Registers one notifications subscription per route (GET /routes lists them), named")
+		fmt.Fprintln(fs.Output(), "after the route, with the route's jsonpath2 filter. Running it again updates the")
+		fmt.Fprintln(fs.Output(), "subscriptions in place and re-enables any that notifications disabled. Without")
+		fmt.Fprintln(fs.Output(), "--auth-basic/--auth-header, the subscriptions carry the sender credentials the")
+		fmt.Fprintln(fs.Output(), "receivers demand (RECEIVER_AUTH_*), when they are configured.")
+		fmt.Fprintln(fs.Output(), "NOTIFICATIONS_URL and the AUTHENTICATION_* variables say how to reach notifications.")
+		fmt.Fprintln(fs.Output())
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		return exitCodeForFlagError(err)
+	pos, code, done := parseFlags(fs, args, stdout, stderr)
+	if done {
+		return code
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "subscribe: unexpected argument %q\n", fs.Arg(0))
+	if len(pos) > 0 {
+		fmt.Fprintf(stderr, "subscribe: unexpected argument %q\n", pos[0])
 		return 2
 	}
 	var auth *pacifica.SubscriptionAuth

@@ -20,6 +20,9 @@ type Filter struct {
 	State, Route, EventID string
 	// RoutePrefix selects the jobs whose route starts with it (e.g. "script.").
 	RoutePrefix string
+	// Since and Until, when not zero, select the jobs whose event was received at or after
+	// Since and before Until.
+	Since, Until time.Time
 	// Limit is the page size (default 50, at most MaxLimit).
 	Limit int
 	// Cursor continues a listing where the previous page ended.
@@ -76,6 +79,12 @@ func (s *Store) List(ctx context.Context, f Filter) (Page, error) {
 	}
 	if f.EventID != "" {
 		where = append(where, "e.event_id = "+arg(f.EventID))
+	}
+	if !f.Since.IsZero() {
+		where = append(where, "j.received_at >= "+arg(f.Since))
+	}
+	if !f.Until.IsZero() {
+		where = append(where, "j.received_at < "+arg(f.Until))
 	}
 	if f.Cursor != "" {
 		at, id, err := decodeCursor(f.Cursor)

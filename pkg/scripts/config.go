@@ -223,3 +223,28 @@ func insideRel(p string) string {
 	}
 	return ""
 }
+
+// NotExecutable lists the non-hidden regular files of dir that have no executable bit, in
+// name order: Load leaves them out (a script must be executable), though an operator who
+// put them there most likely meant them as scripts. A missing dir lists nothing.
+func NotExecutable(dir string) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("script directory: %w", err)
+	}
+	var out []string
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		info, err := os.Stat(filepath.Join(dir, e.Name()))
+		if err == nil && info.Mode().IsRegular() && info.Mode()&0o111 == 0 {
+			out = append(out, e.Name())
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}

@@ -159,3 +159,28 @@ func TestAllowNetworkAndEntry(t *testing.T) {
 		t.Errorf("allow_network = perhaps: %v", err)
 	}
 }
+
+// A regular file without its executable bit is no script; NotExecutable names it (hidden
+// files, directories and executables are not named).
+func TestNotExecutable(t *testing.T) {
+	dir := t.TempDir()
+	for name, mode := range map[string]os.FileMode{"run-me": 0o755, "forgot-chmod": 0o644, ".hidden": 0o644, "also-forgot": 0o600} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte("#!/bin/sh\n"), mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	scr, err := Load(dir, filepath.Join(dir, "none.ini"))
+	if err != nil || len(scr) != 1 || scr[0].Name != "run-me" {
+		t.Errorf("Load = %v, %v; want run-me only", scr, err)
+	}
+	if err := os.Mkdir(filepath.Join(dir, "adir"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, err := NotExecutable(dir)
+	if err != nil || strings.Join(got, ",") != "also-forgot,forgot-chmod" {
+		t.Errorf("NotExecutable = %v, %v", got, err)
+	}
+	if got, err := NotExecutable(filepath.Join(dir, "missing")); err != nil || len(got) != 0 {
+		t.Errorf("missing directory: %v, %v", got, err)
+	}
+}

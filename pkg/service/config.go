@@ -370,6 +370,9 @@ func (c Config) sandboxUser() (uid, gid int, err error) {
 	return uid, gid, nil
 }
 
+// JobsQueue is the RabbitMQ queue of every route's jobs.
+func (c Config) JobsQueue() string { return c.jobsQueue() }
+
 // Queue names.
 func (c Config) jobsQueue() string   { return c.BrokerQueuePrefix + ".jobs" }
 func (c Config) intakeQueue() string { return c.BrokerQueuePrefix + ".intake" }

@@ -110,6 +110,10 @@ func New(ctx context.Context, cfg Config, opts Options) (*Service, error) {
 		return nil, err
 	}
 	s.routes, s.scripts = t, scr
+	if names, err := scripts.NotExecutable(cfg.ScriptDir); err == nil && len(names) > 0 {
+		s.log.Warn("SCRIPT_DIR holds files without their executable bit: they are not scripts and run nothing",
+			"script_dir", cfg.ScriptDir, "files", names)
+	}
 	if opts.Routes != nil {
 		s.routes = opts.Routes
 	}

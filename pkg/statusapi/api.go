@@ -207,6 +207,13 @@ func (a *API) listJobs(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, fmt.Sprintf("state: unknown state %q", f.State))
 		return
 	}
+	for name, to := range map[string]*time.Time{"since": &f.Since, "until": &f.Until} {
+		var err error
+		if *to, err = timeParam(q.Get(name)); err != nil {
+			writeError(w, http.StatusBadRequest, name+": "+err.Error())
+			return
+		}
+	}
 	f.MaxDetailBytes = a.cfg.MaxItemBytes
 	ctx, cancel := context.WithTimeout(r.Context(), a.cfg.Timeout)
 	defer cancel()

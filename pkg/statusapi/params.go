@@ -3,6 +3,7 @@ package statusapi
 import (
 	"fmt"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -17,4 +18,16 @@ func checkText(name, v string) error {
 		return fmt.Errorf("%s: contains a NUL character", name)
 	}
 	return nil
+}
+
+// timeParam reads a time parameter (since, until): RFC 3339, or empty for none.
+func timeParam(v string) (time.Time, error) {
+	if v == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%q is not an RFC 3339 time such as 2026-12-01T00:00:00Z", v)
+	}
+	return t, nil
 }
