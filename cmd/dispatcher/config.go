@@ -98,4 +98,3 @@ func flatten(err error) []error {
 	}
 	return []error{err}
 }
-

@@ -60,7 +60,9 @@ func runJobsShow(ctx context.Context, args []string, stdout, stderr io.Writer) i
 // writeJob prints a job for a person: fields, attempts, outputs, log.
 func writeJob(w io.Writer, j jobView) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	field := func(name, format string, args ...any) { fmt.Fprintf(tw, "%s:\t%s\n", name, fmt.Sprintf(format, args...)) }
+	field := func(name, format string, args ...any) {
+		fmt.Fprintf(tw, "%s:\t%s\n", name, fmt.Sprintf(format, args...))
+	}
 	field("job", "%s", j.ID)
 	state := j.State
 	if j.CancelRequested {
