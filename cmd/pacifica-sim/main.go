@@ -2,7 +2,7 @@
 // read-only metadata subset) on loopback, and talks to one as the Pacifica CLI would:
 //
 //	pacifica-sim serve   [--cartd ADDR --ingest ADDR --notifications ADDR --metadata ADDR --data DIR ...]
-//	pacifica-sim upload  --dir DIR [--ingest URL] [--submitter V --project V --instrument V] [--kv key=value ...] [--from-event FILE] [--json]
+//	pacifica-sim upload  [--ingest URL] [--submitter V --project V --instrument V] [--kv key=value ...] [--from-event FILE] [--json] DIR
 //	pacifica-sim show    ID [--metadata URL --cartd URL] [--extract DIR] [--json]
 //
 // Each command prints its usage with -h. Exit status: 0 success, 1 failure, 2 bad usage.

@@ -141,7 +141,7 @@ func TestUploadFailed(t *testing.T) {
 	s := newSite(t, pacificasim.Config{IngestPolicy: func(context.Context, pacificasim.PolicyRequest) error {
 		return errors.New("unknown instrument")
 	}})
-	code, _, errOut := runCmd(t, "upload", "--ingest", s.ingest, "--dir", sampleData, "--instrument", "54")
+	code, _, errOut := runCmd(t, "upload", "--ingest", s.ingest, sampleData, "--instrument", "54") // the directory as the README writes it
 	if code != 1 || !strings.Contains(errOut, "unknown instrument") {
 		t.Errorf("exit %d, stderr %q; want 1 and ingest's exception", code, errOut)
 	}
@@ -214,7 +214,9 @@ func TestUsage(t *testing.T) {
 		{"show -h", []string{"show", "-h"}, 0, "", "Usage: pacifica-sim show ID"},
 		{"serve bad flag", []string{"serve", "--bogus"}, 2, "", "flag provided but not defined: -bogus"},
 		{"serve bad duration", []string{"serve", "--staging-delay", "soon"}, 2, "", "invalid value"},
-		{"upload without dir", []string{"upload"}, 2, "", "--dir is required"},
+		{"upload without dir", []string{"upload"}, 2, "", "give the directory to upload"},
+		{"upload two dirs", []string{"upload", "a", "b"}, 2, "", `unexpected argument "b"`},
+		{"upload --dir and another", []string{"upload", "--dir", "a", "b"}, 2, "", "two directories: --dir a and b"},
 		{"upload bad kv", []string{"upload", "--dir", ".", "--kv", "novalue"}, 2, "", "is not key=value"},
 		{"show without id", []string{"show"}, 2, "", "want one transaction id"},
 		{"show non-integer id", []string{"show", "abc"}, 2, "", "is not an integer"},

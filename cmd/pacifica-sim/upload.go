@@ -18,7 +18,7 @@ func runUpload(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	fs := flag.NewFlagSet("upload", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	ingestURL := fs.String("ingest", "http://127.0.0.1:8066", "ingest base URL (or its /upload URL)")
-	dir := fs.String("dir", "", "directory to upload (required)")
+	dir := fs.String("dir", "", "directory to upload (or give it as the argument)")
 	var submitter, project, instrument optString
 	fs.Var(&submitter, "submitter", "Transactions.submitter value")
 	fs.Var(&project, "project", "Transactions.project value")
@@ -29,7 +29,7 @@ func runUpload(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	asJSON := fs.Bool("json", false, "print a JSON summary")
 	timeout := fs.Duration("timeout", 10*time.Minute, "how long to wait for the upload to be ingested")
 	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), "Usage: pacifica-sim upload --dir DIR [flags]\n\n"+
+		fmt.Fprint(fs.Output(), "Usage: pacifica-sim upload [flags] DIR   (or --dir DIR)\n\n"+
 			"Uploads DIR (its files under data/) as a new transaction, waits until ingest has\n"+
 			"stored it and prints the new transaction id.\n\n"+
 			"--from-event takes Transactions.submitter, .project and .instrument (JSON types\n"+
@@ -42,11 +42,16 @@ func runUpload(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	if done {
 		return code
 	}
-	if len(pos) > 0 {
-		return usageError(fs, stderr, "unexpected argument %q", pos[0])
+	switch {
+	case len(pos) > 1:
+		return usageError(fs, stderr, "unexpected argument %q: give one directory", pos[1])
+	case len(pos) == 1 && *dir != "" && pos[0] != *dir:
+		return usageError(fs, stderr, "two directories: --dir %s and %s", *dir, pos[0])
+	case len(pos) == 1:
+		*dir = pos[0]
 	}
 	if *dir == "" {
-		return usageError(fs, stderr, "--dir is required")
+		return usageError(fs, stderr, "give the directory to upload")
 	}
 
 	var meta pacifica.UploadMeta
