@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"io"
 	"log/slog"
 	"net/url"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/service"
@@ -59,6 +61,14 @@ func testSchema(t *testing.T) string {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	conn, err := pgx.Connect(ctx, base)
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == "3D000" {
+		// No test database yet (a newcomer's server): make it, as pkg/internal/testenv does.
+		err = createTestDatabase(ctx, base)
+		if err == nil {
+			conn, err = pgx.Connect(ctx, base)
+		}
+	}
 	if err != nil {
 		needService(t, "PostgreSQL", err)
 	}
@@ -80,6 +90,28 @@ func testSchema(t *testing.T) string {
 	q.Set("search_path", name)
 	u.RawQuery = q.Encode()
 	return u.String()
+}
+
+// createTestDatabase creates the database of rawURL from the server's postgres database;
+// one that another test package made meanwhile is fine.
+func createTestDatabase(ctx context.Context, rawURL string) error {
+	cfg, err := pgx.ParseConfig(rawURL)
+	if err != nil {
+		return err
+	}
+	name := cfg.Database
+	cfg.Database = "postgres"
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	_, err = conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize())
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && (pe.Code == "42P04" || pe.Code == "23505") {
+		return nil
+	}
+	return err
 }
 
 // startService runs a receiver with operator (ops) and read (reader) credentials.

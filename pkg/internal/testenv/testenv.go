@@ -7,12 +7,15 @@
 //
 // Addresses come from TEST_DATABASE_URL and TEST_BROKER_URL, defaulting to the local
 // services: postgres://postgres@127.0.0.1:5432/test and amqp://guest:guest@127.0.0.1:5672/.
+// The database of TEST_DATABASE_URL is created (from the server's postgres database) when
+// it does not exist yet.
 package testenv
 
 import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -22,6 +25,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // DefaultDatabaseURL is the local PostgreSQL used when TEST_DATABASE_URL is unset.
@@ -37,11 +41,48 @@ func DatabaseURL(t testing.TB) string {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	conn, err := pgx.Connect(ctx, u)
+	if isMissingDatabase(err) {
+		// A newcomer's server has no test database yet: make it, then connect again.
+		if cerr := createDatabase(ctx, u); cerr != nil {
+			unavailable(t, "PostgreSQL", u, fmt.Errorf("%v; creating the database: %v", err, cerr))
+		}
+		conn, err = pgx.Connect(ctx, u)
+	}
 	if err != nil {
 		unavailable(t, "PostgreSQL", u, err)
 	}
 	_ = conn.Close(ctx)
 	return u
+}
+
+// isMissingDatabase reports whether err says the database does not exist (SQLSTATE 3D000).
+func isMissingDatabase(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "3D000"
+}
+
+// createDatabase creates the database of rawURL, connected to the postgres database of
+// the same server. Test packages run in parallel: a database that another one created
+// meanwhile is fine (duplicate_database, or the catalog's unique violation when both
+// CREATE DATABASE at once).
+func createDatabase(ctx context.Context, rawURL string) error {
+	cfg, err := pgx.ParseConfig(rawURL)
+	if err != nil {
+		return err
+	}
+	name := cfg.Database
+	cfg.Database = "postgres"
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	_, err = conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize())
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && (pe.Code == "42P04" || pe.Code == "23505") {
+		return nil
+	}
+	return err
 }
 
 // Schema creates a fresh schema, drops it when the test ends, and returns a database URL
