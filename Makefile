@@ -30,9 +30,9 @@ build: ## Build the binaries into bin/ (dispatcher, pacifica-sim).
 	$(GO) build -o $(BIN)/ ./cmd/...
 
 .PHONY: test
-test: ## Run all tests with the race detector (needs the local PostgreSQL and RabbitMQ).
+test: ## Run all tests with the race detector (needs the local PostgreSQL and RabbitMQ); ends with the skipped tests and why.
 	$(GO) vet $(PKGS)
-	$(GO) test -race -count=1 -timeout 20m $(PKGS)
+	$(GO) run ./cmd/internal/testsummary $(GO) test -json -race -count=1 -timeout 20m $(PKGS)
 
 .PHONY: test-short
 test-short: ## Run the tests in short mode (smaller sizes), without the race detector.
