@@ -12,7 +12,7 @@ RUN go mod download
 COPY cmd ./cmd
 COPY pkg ./pkg
 ARG VERSION=dev
-RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=${VERSION}" -o /out/ ./cmd/dispatcher ./cmd/pacifica-sim
+RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X github.com/pacifica/pacifica-dispatcher-go/pkg/buildinfo.version=${VERSION}" -o /out/ ./cmd/dispatcher ./cmd/pacifica-sim
 
 # slim: the dispatcher alone, for `dispatcher serve --role=receiver`.
 FROM gcr.io/distroless/static-debian12:nonroot AS slim
