@@ -54,7 +54,7 @@ func TestAccessLog(t *testing.T) {
 		if on {
 			access = log
 		}
-		mux := http.NewServeMux()
+		mux := newRouteMux()
 		mux.HandleFunc("GET /jobs", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("hello")) })
 		srv := httptest.NewServer(instrument(mux, prometheus.NewRegistry(), access))
 		req, _ := http.NewRequest(http.MethodGet, srv.URL+"/jobs?token=query-secret", nil)
