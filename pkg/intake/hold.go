@@ -17,7 +17,7 @@ const (
 
 // hold publishes the whole event to the intake queue and waits for the broker's confirm.
 func (in *Intake) hold(ctx context.Context, ev *event.Event) error {
-	body, ct := Stored(ev)
+	body, ct := event.Stored(ev)
 	pctx, cancel := context.WithTimeout(ctx, in.cfg.PublishTimeout)
 	defer cancel()
 	return in.cfg.Broker.Publish(pctx, in.cfg.IntakeQueue, broker.Message{

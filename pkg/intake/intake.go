@@ -160,6 +160,12 @@ type JobRef struct {
 	Error     string
 }
 
+// Unrouted reports whether the job was just recorded for an event no route wants.
+func (j JobRef) Unrouted() bool { return j.State == jobstore.Unrouted && !j.Duplicate }
+
+// Invalid reports whether the job was just recorded failed because its event is invalid.
+func (j JobRef) Invalid() bool { return j.State == jobstore.Failed && !j.Duplicate && j.Error != "" }
+
 // Accept makes ev durable and returns its jobs. It fails only with ErrUnavailable (or the
 // context's error) when neither PostgreSQL nor RabbitMQ could hold the event.
 func (in *Intake) Accept(ctx context.Context, ev *event.Event) (Receipt, error) {
@@ -282,7 +288,7 @@ func newEvent(ev *event.Event, now time.Time) jobstore.NewEvent {
 		TimeText:   ev.TimeText(),
 		ReceivedAt: now,
 	}
-	ne.Body, ne.ContentType = Stored(ev)
+	ne.Body, ne.ContentType = event.Stored(ev)
 	if t, ok := ev.Time(); ok {
 		ne.Time = &t
 	}

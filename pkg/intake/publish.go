@@ -6,23 +6,14 @@ import (
 	"sync"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/broker"
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/jobstore"
 )
 
-// JobMessage is the body of a message on the jobs queue. Workers read everything else from
-// the job store: a message only says "this job may be ready to run".
-type JobMessage struct {
-	JobID uuid.UUID `json:"job_id"`
-	Route string    `json:"route"`
-}
-
 // outgoing is a new job for the background publishers: its message, and the version to
 // mark published once the broker confirmed it.
 type outgoing struct {
-	msg JobMessage
+	msg jobstore.JobMessage
 	pub jobstore.Publication
 }
 
@@ -34,7 +25,7 @@ func (in *Intake) enqueue(rec []jobstore.Recorded) {
 			continue
 		}
 		select {
-		case in.publish <- outgoing{msg: JobMessage{JobID: r.Job.ID, Route: r.Job.Route}, pub: jobstore.PublicationOf(r.Job)}:
+		case in.publish <- outgoing{msg: jobstore.JobMessage{JobID: r.Job.ID, Route: r.Job.Route}, pub: jobstore.PublicationOf(r.Job)}:
 		default:
 			in.cfg.Metrics.publishDeferred.Inc()
 		}
@@ -83,7 +74,7 @@ func (in *Intake) Run(ctx context.Context) {
 }
 
 // publishJob publishes one job message and reports whether the broker confirmed it.
-func (in *Intake) publishJob(ctx context.Context, m JobMessage) bool {
+func (in *Intake) publishJob(ctx context.Context, m jobstore.JobMessage) bool {
 	body, _ := json.Marshal(m)
 	pctx, cancel := context.WithTimeout(ctx, in.cfg.PublishTimeout)
 	defer cancel()

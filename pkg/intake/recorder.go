@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/broker"
+	"github.com/pacifica/pacifica-dispatcher-go/pkg/event"
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/jobstore"
 )
 
@@ -27,9 +28,9 @@ func (in *Intake) Record(ctx context.Context, c Consumer) error {
 func (in *Intake) recordHeld(ctx context.Context, d broker.Delivery) broker.Disposition {
 	ct, _ := d.Headers[headerContentType].(string)
 	if ct == "" {
-		ct = pacificaContentType
+		ct = event.StoredPacifica
 	}
-	ev, err := Load(d.Body, ct)
+	ev, err := event.Load(d.Body, ct)
 	if err != nil {
 		// Only this service writes the intake queue, after parsing the event: a message
 		// that does not parse cannot become valid later. Dead-letter it for inspection.

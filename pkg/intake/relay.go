@@ -44,7 +44,7 @@ func (in *Intake) relayOnce(ctx context.Context, limit int) int {
 	}
 	published := make([]jobstore.Publication, 0, len(pending))
 	for _, p := range pending {
-		if !in.publishJob(ctx, JobMessage{JobID: p.ID}) {
+		if !in.publishJob(ctx, jobstore.JobMessage{JobID: p.ID}) {
 			break // the broker is down: try again on the next tick
 		}
 		published = append(published, p)

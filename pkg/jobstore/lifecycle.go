@@ -48,6 +48,14 @@ type Publication struct {
 	Version time.Time
 }
 
+// JobMessage is the body of a message on the jobs queue, which the intake publishes for a
+// Publication and workers consume. Workers read everything else from the job store: a
+// message only says "this job may be ready to run".
+type JobMessage struct {
+	JobID uuid.UUID `json:"job_id"`
+	Route string    `json:"route"`
+}
+
 // PublicationOf is the publication of a job as read.
 func PublicationOf(j Job) Publication { return Publication{ID: j.ID, Version: j.UpdatedAt} }
 

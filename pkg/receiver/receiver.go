@@ -15,7 +15,6 @@ import (
 
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/event"
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/intake"
-	"github.com/pacifica/pacifica-dispatcher-go/pkg/jobstore"
 )
 
 // Accepter makes an event durable; *intake.Intake is one.
@@ -331,9 +330,9 @@ func outcomeOf(r intake.Receipt) string {
 	dup := len(r.Jobs) > 0
 	for _, j := range r.Jobs {
 		switch {
-		case j.State == jobstore.Unrouted && !j.Duplicate:
+		case j.Unrouted():
 			return outcomeUnrouted
-		case j.State == jobstore.Failed && !j.Duplicate && j.Error != "":
+		case j.Invalid():
 			return outcomeInvalid
 		}
 		dup = dup && j.Duplicate

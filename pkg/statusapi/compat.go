@@ -6,7 +6,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/pacifica/pacifica-dispatcher-go/pkg/intake"
+	"github.com/pacifica/pacifica-dispatcher-go/pkg/event"
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/jobstore"
 )
 
@@ -77,7 +77,7 @@ func (a *API) compatGet(ctx context.Context, w http.ResponseWriter, j jobstore.J
 		t.EventTime = j.EventTimeText
 	}
 	if body, ct, err := a.cfg.Store.EventBody(ctx, j.ID); err == nil {
-		if ev, err := intake.Load(body, ct); err == nil {
+		if ev, err := event.Load(body, ct); err == nil {
 			doc := ev.Document()
 			t.EventData = string(doc)
 			t.Data = string(ev.Data())

@@ -9,7 +9,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/pacifica/pacifica-dispatcher-go/pkg/intake"
+	"github.com/pacifica/pacifica-dispatcher-go/pkg/event"
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/jobstore"
 )
 
@@ -77,7 +77,7 @@ func (a *API) scriptRunWith(j jobstore.Job, ev jobstore.EventBody, found bool) s
 		Outputs: d.Outputs, Truncated: d.Truncated, OutputOmitted: j.DetailsOmitted()}
 	v.EventOmitted = found && ev.Body == nil
 	if found && ev.Body != nil {
-		if e, err := intake.Load(ev.Body, ev.ContentType); err == nil {
+		if e, err := event.Load(ev.Body, ev.ContentType); err == nil {
 			v.Event = e.Document()
 		}
 	}

@@ -10,7 +10,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/pacifica/pacifica-dispatcher-go/pkg/intake"
+	"github.com/pacifica/pacifica-dispatcher-go/pkg/event"
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/jobstore"
 )
 
@@ -73,7 +73,7 @@ func (w *Worker) attempt(ctx context.Context, job *Job, j jobstore.Job) (Result,
 	if err != nil {
 		return Result{}, Transient(fmt.Errorf("reading the job's event: %w", err))
 	}
-	ev, err := intake.Load(body, ct)
+	ev, err := event.Load(body, ct)
 	if err != nil {
 		return Result{}, Permanent(fmt.Errorf("the job's event does not parse: %w", err))
 	}

@@ -16,7 +16,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/broker"
-	"github.com/pacifica/pacifica-dispatcher-go/pkg/intake"
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/jobstore"
 )
 
@@ -201,7 +200,7 @@ func (w *Worker) Run(ctx context.Context) error {
 // handle takes one job message: it waits for a free slot, claims the job, starts it, and
 // acknowledges the message (the lease now guards the job).
 func (w *Worker) handle(ctx context.Context, d broker.Delivery) broker.Disposition {
-	var m intake.JobMessage
+	var m jobstore.JobMessage
 	if err := json.Unmarshal(d.Body, &m); err != nil || m.JobID == uuid.Nil {
 		w.cfg.Logger.Error("job message is not valid; dead-lettered", "message_id", d.MessageID, "error", err)
 		w.cfg.Metrics.messages.WithLabelValues("invalid").Inc()
