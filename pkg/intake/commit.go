@@ -22,11 +22,11 @@ type commitResult struct {
 // maxGroup is the largest number of events recorded in one transaction.
 const maxGroup = 128
 
-// record makes one event durable in PostgreSQL through the group commit: events that
+// commitGrouped makes one event durable in PostgreSQL through the group commit: events that
 // arrive while a commit is in flight are recorded together in the next one, so that they
 // share one transaction and one WAL flush. Without committers running (Run not started),
 // it records the event on its own.
-func (in *Intake) record(ctx context.Context, item jobstore.Item) ([]jobstore.Recorded, error) {
+func (in *Intake) commitGrouped(ctx context.Context, item jobstore.Item) ([]jobstore.Recorded, error) {
 	if in.cfg.Committers <= 0 || !in.running.Load() {
 		return in.cfg.Store.Record(ctx, item.Event, item.Jobs)
 	}

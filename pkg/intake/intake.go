@@ -178,7 +178,7 @@ func (in *Intake) Accept(ctx context.Context, ev *event.Event) (Receipt, error) 
 func (in *Intake) AcceptWithin(ctx context.Context, ev *event.Event, budget *RouteBudget) (Receipt, error) {
 	plan := in.plan(ev, budget)
 	rctx, cancel := context.WithTimeout(ctx, in.cfg.RecordTimeout)
-	rec, err := in.record(rctx, jobstore.Item{Event: plan.event, Jobs: plan.jobs})
+	rec, err := in.commitGrouped(rctx, jobstore.Item{Event: plan.event, Jobs: plan.jobs})
 	cancel()
 	if err == nil {
 		in.enqueue(rec)

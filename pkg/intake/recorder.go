@@ -14,11 +14,11 @@ type Consumer interface {
 	Consume(ctx context.Context, cfg broker.ConsumeConfig, h func(context.Context, broker.Delivery) broker.Disposition) error
 }
 
-// Record consumes the intake queue until ctx is cancelled: every event held there while
+// ConsumeHeld consumes the intake queue until ctx is cancelled: every event held there while
 // PostgreSQL was unavailable is recorded (with its jobs, under the ids its sender was
 // given) and its jobs published. A message is acknowledged only after its event is
 // committed; while PostgreSQL is still down it goes back to the queue after a pause.
-func (in *Intake) Record(ctx context.Context, c Consumer) error {
+func (in *Intake) ConsumeHeld(ctx context.Context, c Consumer) error {
 	return c.Consume(ctx, broker.ConsumeConfig{Queue: in.cfg.IntakeQueue, Prefetch: 16, Workers: 4},
 		func(ctx context.Context, d broker.Delivery) broker.Disposition {
 			return in.recordHeld(ctx, d)

@@ -101,9 +101,6 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 // Close closes the pool.
 func (s *Store) Close() { s.pool.Close() }
 
-// Pool returns the connection pool.
-func (s *Store) Pool() *pgxpool.Pool { return s.pool }
-
 // Ping checks that PostgreSQL answers.
 func (s *Store) Ping(ctx context.Context) error { return s.pool.Ping(ctx) }
 

@@ -323,7 +323,7 @@ func (s *Service) Run(ctx context.Context) error {
 			if !s.waitMigrated(ctx) {
 				return
 			}
-			if err := s.intake.Record(ctx, s.broker); err != nil && ctx.Err() == nil {
+			if err := s.intake.ConsumeHeld(ctx, s.broker); err != nil && ctx.Err() == nil {
 				s.log.Error("recorder stopped", "error", err)
 			}
 		})
