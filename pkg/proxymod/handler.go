@@ -2,7 +2,6 @@ package proxymod
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -205,13 +204,7 @@ func (h *Handler) Run(ctx context.Context, j *worker.Job) (worker.Result, error)
 type jobDirs struct{ download, upload, work string }
 
 func (h *Handler) download(ctx context.Context, j *worker.Job, plan *Plan, dirs jobDirs) error {
-	files := plan.Files()
-	cf := make([]pacifica.CartFile, 0, len(files))
-	var size int64
-	for _, f := range files {
-		cf = append(cf, pacifica.CartFile{ID: f.ID, Path: f.Path(), HashType: f.HashType, HashSum: f.HashSum, Size: f.Size})
-		size += f.Size
-	}
+	cf, size := worker.CartFiles(plan.Files())
 	start := time.Now()
 	err := h.cfg.Cart.Download(ctx, cf, dirs.download)
 	var out, errText strings.Builder
@@ -293,21 +286,12 @@ func (h *Handler) failed(ctx context.Context, j *worker.Job, in *event.Ingest, d
 	return res, worker.Permanent(errors.New(msg))
 }
 
-// uploadMeta is the metadata of an upload: the source's submitter, project and
-// instrument, the lineage key/value, the job's id and, for a failed run, the failure marks.
+// uploadMeta is the metadata of an upload: what every result carries (Job.ResultMeta) and,
+// for a failed run, the failure marks.
 func uploadMeta(in *event.Ingest, j *worker.Job, failure error) pacifica.UploadMeta {
-	m := pacifica.UploadMeta{
-		Submitter:  in.Transaction.Submitter.Raw(),
-		Project:    in.Transaction.Project.Raw(),
-		Instrument: in.Transaction.Instrument.Raw(),
-		// The result carries no dispatcher.status, the failed run's upload "failed": an
-		// earlier attempt's upload is told by it (pacifica.IngestClient.UploadOnce).
-		IdentityKeys: []string{StatusKey},
-	}
-	if id := in.Transaction.ID.Raw(); id != nil {
-		m.KeyValues = append(m.KeyValues, pacifica.KeyValue{Key: LineageKey, Value: id})
-	}
-	m.KeyValues = append(m.KeyValues, pacifica.KeyValue{Key: pacifica.JobIDKey, Value: mustJSON(j.ID.String())})
+	// The result carries no dispatcher.status, the failed run's upload "failed": an
+	// earlier attempt's upload is told by it (pacifica.IngestClient.UploadOnce).
+	m := j.ResultMeta(in, StatusKey)
 	if failure != nil {
 		msg := failure.Error()
 		if len(msg) > 1000 {
@@ -322,10 +306,4 @@ func uploadMeta(in *event.Ingest, j *worker.Job, failure error) pacifica.UploadM
 
 func stamp(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
 
-func mustJSON(v any) json.RawMessage {
-	b, err := json.Marshal(v)
-	if err != nil {
-		panic(err)
-	}
-	return b
-}
+var mustJSON = worker.JSONValue

@@ -5,7 +5,17 @@ import (
 	"sync"
 
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/jsonpath2"
+	"github.com/pacifica/pacifica-dispatcher-go/pkg/route"
 )
+
+// Kind is the handler kind of the proxymod route.
+const Kind = "proxymod"
+
+// Routes returns the proxymod route: its name, kind and filter (its time limit is
+// PROXYMOD_TIMEOUT, the kind's default).
+func Routes() []route.Route {
+	return []route.Route{{Name: RouteName, Kind: Kind, Filter: Route()}}
+}
 
 // RouteName is the name of the proxymod route, in jobs, metrics and subscriptions.
 const RouteName = "proxymod"
@@ -47,7 +57,7 @@ const RouteName = "proxymod"
 //go:embed route.jsonpath2
 var RouteText string
 
-var route = sync.OnceValue(func() *jsonpath2.Path { return jsonpath2.MustParse(RouteText) })
+var routeFilter = sync.OnceValue(func() *jsonpath2.Path { return jsonpath2.MustParse(RouteText) })
 
 // Route returns the proxymod route, parsed once. The *Path is safe for concurrent use.
-func Route() *jsonpath2.Path { return route() }
+func Route() *jsonpath2.Path { return routeFilter() }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"time"
 
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/jsonpath2"
 )
@@ -21,6 +22,9 @@ type Route struct {
 	// OwnUploads lets the route match events that carry the lineage key/value
 	// Transactions._id, that is results uploaded by this service. Off by default.
 	OwnUploads bool
+	// Timeout bounds one attempt of the route's jobs; zero leaves it to the kind's default
+	// (PROXYMOD_TIMEOUT, SCRIPT_TIMEOUT).
+	Timeout time.Duration
 }
 
 // lineageText finds the lineage key/value that marks this service's own uploads.

@@ -2,7 +2,6 @@ package scripts
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -206,12 +205,7 @@ func (h *Handler) prepare(j *worker.Job, s Script) error {
 // download fetches every file of the event into download/, within the script's
 // download_timeout.
 func (h *Handler) download(ctx context.Context, j *worker.Job, s Script, in *event.Ingest) error {
-	files := make([]pacifica.CartFile, 0, len(in.Files))
-	var size int64
-	for _, f := range in.Files {
-		files = append(files, pacifica.CartFile{ID: f.ID, Path: f.Path(), HashType: f.HashType, HashSum: f.HashSum, Size: f.Size})
-		size += f.Size
-	}
+	files, size := worker.CartFiles(in.Files)
 	dctx, cancel := context.WithTimeoutCause(ctx, s.DownloadTimeout,
 		fmt.Errorf("download_timeout of %s exceeded", s.DownloadTimeout))
 	defer cancel()
@@ -416,26 +410,17 @@ func kindOf(m os.FileMode) string {
 	return "special file"
 }
 
-// uploadMeta is the metadata of an output's upload: the source's submitter, project and
-// instrument, the key/value file's rows, then the dispatcher's own key/values.
+// uploadMeta is the metadata of an output's upload: the key/value file's rows, then what
+// every result carries (Job.ResultMeta) and the output's name.
 func uploadMeta(in *event.Ingest, j *worker.Job, u upload) pacifica.UploadMeta {
-	m := pacifica.UploadMeta{
-		Submitter:  in.Transaction.Submitter.Raw(),
-		Project:    in.Transaction.Project.Raw(),
-		Instrument: in.Transaction.Instrument.Raw(),
-		// An earlier attempt's upload of this output is told by the output's name
-		// (pacifica.IngestClient.UploadOnce).
-		IdentityKeys: []string{OutputKey},
-	}
+	// An earlier attempt's upload of this output is told by the output's name
+	// (pacifica.IngestClient.UploadOnce).
+	m := j.ResultMeta(in, OutputKey)
+	kvs := make([]pacifica.KeyValue, 0, len(u.kvs)+len(m.KeyValues)+1)
 	for _, kv := range u.kvs {
-		m.KeyValues = append(m.KeyValues, pacifica.KeyValue{Key: kv[0], Value: mustJSON(kv[1])})
+		kvs = append(kvs, pacifica.KeyValue{Key: kv[0], Value: mustJSON(kv[1])})
 	}
-	if id := in.Transaction.ID.Raw(); id != nil {
-		m.KeyValues = append(m.KeyValues, pacifica.KeyValue{Key: LineageKey, Value: id})
-	}
-	m.KeyValues = append(m.KeyValues,
-		pacifica.KeyValue{Key: JobIDKey, Value: mustJSON(j.ID.String())},
-		pacifica.KeyValue{Key: OutputKey, Value: mustJSON(u.out.Name)})
+	m.KeyValues = append(append(kvs, m.KeyValues...), pacifica.KeyValue{Key: OutputKey, Value: mustJSON(u.out.Name)})
 	return m
 }
 
@@ -458,10 +443,4 @@ func printable(s string) string {
 	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "")
 }
 
-func mustJSON(v any) json.RawMessage {
-	b, err := json.Marshal(v)
-	if err != nil {
-		panic(err)
-	}
-	return b
-}
+var mustJSON = worker.JSONValue

@@ -16,12 +16,13 @@ const RoutePrefix = "script."
 // RouteName is the route of a script.
 func RouteName(name string) string { return RoutePrefix + name }
 
-// Routes returns one route per script, in the scripts' order. A script whose name cannot
+// Routes returns one route per script, in the scripts' order, with the script's own time
+// limit (script_timeout) when it has one. A script whose name cannot
 // be a route name (see route.NewTable) is an error naming it.
 func Routes(scripts []Script) ([]route.Route, error) {
 	out := make([]route.Route, 0, len(scripts))
 	for _, s := range scripts {
-		r := route.Route{Name: RouteName(s.Name), Kind: Kind, Filter: s.Filter}
+		r := route.Route{Name: RouteName(s.Name), Kind: Kind, Filter: s.Filter, Timeout: s.Timeout}
 		if _, err := route.NewTable(r); err != nil {
 			return nil, fmt.Errorf("script %q: its name cannot name a route: %w", s.Name, err)
 		}

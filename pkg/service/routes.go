@@ -10,11 +10,7 @@ import (
 
 // DefaultRoutes is the built-in route table: the proxymod route.
 func DefaultRoutes() (*route.Table, error) {
-	return route.NewTable(proxymodRoute())
-}
-
-func proxymodRoute() route.Route {
-	return route.Route{Name: proxymod.RouteName, Kind: "proxymod", Filter: proxymod.Route()}
+	return route.NewTable(proxymod.Routes()...)
 }
 
 // LoadRoutes reads the scripts of SCRIPT_DIR (configured by DISPATCHER_K8S_CONFIG) and
@@ -30,7 +26,7 @@ func LoadRoutes(c Config) (*route.Table, []scripts.Script, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	t, err := route.NewTable(append([]route.Route{proxymodRoute()}, rs...)...)
+	t, err := route.NewTable(append(proxymod.Routes(), rs...)...)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -430,64 +430,71 @@ func (s *Service) close() {
 	}
 }
 
+// proxymodHandler is the handler of proxymod jobs, with PROXYMOD_PYTHON as the sandbox
+// needs it.
+func (s *Service) proxymodHandler(ctx context.Context, pc *pacifica.Client) (worker.Handler, error) {
+	python, readOnly := s.cfg.ProxymodPython, []string(nil)
+	if s.sandbox.Enabled() {
+		// The sandbox shows the interpreter's own directories, and runs the interpreter
+		// itself rather than a shim that would need more of the host.
+		exe, dirs, err := proxymod.Interpreter(ctx, python, s.cfg.ProxymodEnv)
+		if err != nil {
+			s.log.Warn("PROXYMOD_PYTHON cannot be inspected: proxymod jobs will fail until it works", "error", err)
+		} else {
+			python, readOnly = exe, dirs
+		}
+	}
+	return proxymod.NewHandler(proxymod.HandlerConfig{Cart: pc.Cart, Ingest: pc.Ingest, Metadata: pc.Metadata,
+		Python: python, Env: s.cfg.ProxymodEnv, Sandbox: s.sandbox, ReadOnly: readOnly})
+}
+
 // newWorker builds the workers of the process: a handler for each route, by the route's
 // kind, and the worker that runs them.
 func (s *Service) newWorker(ctx context.Context, opts Options) (*worker.Worker, error) {
-	kinds := map[string]worker.Handler{}
-	for k, h := range opts.Handlers {
-		kinds[k] = h
-	}
 	pc, err := pacifica.New(s.cfg.PacificaConfig)
 	if err != nil {
 		return nil, err
 	}
-	if _, ok := kinds["proxymod"]; !ok {
-		python, readOnly := s.cfg.ProxymodPython, []string(nil)
-		if s.sandbox.Enabled() {
-			// The sandbox shows the interpreter's own directories, and runs the interpreter
-			// itself rather than a shim that would need more of the host.
-			exe, dirs, err := proxymod.Interpreter(ctx, python, s.cfg.ProxymodEnv)
-			if err != nil {
-				s.log.Warn("PROXYMOD_PYTHON cannot be inspected: proxymod jobs will fail until it works", "error", err)
-			} else {
-				python, readOnly = exe, dirs
-			}
+	// The handler kinds: how to make each one's handler (unless Options gave it), and the
+	// time limit of an attempt when its route sets none.
+	kinds := []struct {
+		name    string
+		timeout time.Duration
+		make    func() (worker.Handler, error)
+	}{
+		{proxymod.Kind, s.cfg.ProxymodTimeout, func() (worker.Handler, error) { return s.proxymodHandler(ctx, pc) }},
+		{scripts.Kind, s.cfg.ScriptTimeout, func() (worker.Handler, error) {
+			return scripts.NewHandler(scripts.HandlerConfig{Cart: pc.Cart, Ingest: pc.Ingest, Metadata: pc.Metadata,
+				Scripts: s.scripts, Env: s.cfg.ScriptEnv, Sandbox: s.sandbox})
+		}},
+	}
+	byKind := map[string]worker.Handler{}
+	defaults := map[string]time.Duration{}
+	for k, h := range opts.Handlers {
+		byKind[k] = h
+	}
+	for _, k := range kinds {
+		defaults[k.name] = k.timeout
+		if byKind[k.name] != nil {
+			continue
 		}
-		h, err := proxymod.NewHandler(proxymod.HandlerConfig{Cart: pc.Cart, Ingest: pc.Ingest, Metadata: pc.Metadata,
-			Python: python, Env: s.cfg.ProxymodEnv, Sandbox: s.sandbox, ReadOnly: readOnly})
+		h, err := k.make()
 		if err != nil {
 			return nil, err
 		}
-		kinds["proxymod"] = h
-	}
-	if _, ok := kinds[scripts.Kind]; !ok {
-		h, err := scripts.NewHandler(scripts.HandlerConfig{Cart: pc.Cart, Ingest: pc.Ingest, Metadata: pc.Metadata,
-			Scripts: s.scripts, Env: s.cfg.ScriptEnv, Sandbox: s.sandbox})
-		if err != nil {
-			return nil, err
-		}
-		kinds[scripts.Kind] = h
-	}
-	scriptTimeouts := map[string]time.Duration{}
-	for _, sc := range s.scripts {
-		scriptTimeouts[scripts.RouteName(sc.Name)] = sc.Timeout
+		byKind[k.name] = h
 	}
 	handlers := map[string]worker.Handler{}
 	timeouts := map[string]time.Duration{}
 	for _, r := range s.routes.Routes() {
-		h, ok := kinds[r.Kind]
+		h, ok := byKind[r.Kind]
 		if !ok {
 			return nil, fmt.Errorf("route %q: no handler for kind %q", r.Name, r.Kind)
 		}
 		handlers[r.Name] = h
-		switch r.Kind {
-		case "proxymod":
-			timeouts[r.Name] = s.cfg.ProxymodTimeout
-		case scripts.Kind:
-			timeouts[r.Name] = s.cfg.ScriptTimeout
-			if t := scriptTimeouts[r.Name]; t > 0 {
-				timeouts[r.Name] = t
-			}
+		timeouts[r.Name] = r.Timeout
+		if r.Timeout <= 0 {
+			timeouts[r.Name] = defaults[r.Kind]
 		}
 	}
 	return worker.New(worker.Config{
