@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -110,15 +109,6 @@ type Run struct {
 	Downloaded int       `json:"downloaded_files"`
 	Outputs    []Output  `json:"outputs,omitempty"`
 	Started    time.Time `json:"started,omitzero"`
-}
-
-// Output is one output directory of a run and its upload.
-type Output struct {
-	Name          string `json:"name"`
-	Directory     string `json:"directory"`
-	Files         int    `json:"files"`
-	KeyValues     int    `json:"key_values"`
-	TransactionID *int64 `json:"transaction_id,omitempty"`
 }
 
 // Run runs one attempt of a script job.
@@ -346,82 +336,6 @@ func (h *Handler) env(j *worker.Job, s Script, in *event.Ingest) []string {
 		"DISPATCHER_TRANSACTION_ID="+in.Transaction.ID.String(),
 	)
 	return subprocess.CleanEnv(j.Dir, extra...)
-}
-
-// upload is an output directory checked and ready to go.
-type upload struct {
-	out Output
-	dir string
-	kvs [][2]string
-}
-
-// collect checks the output directories the script left: each must still be a real
-// directory inside the job directory (no link on the way), its files regular files, its
-// key/value file well-formed.
-func (h *Handler) collect(jobDir string, s Script) ([]upload, error) {
-	root, err := os.OpenRoot(jobDir)
-	if err != nil {
-		return nil, err
-	}
-	defer root.Close()
-	var out []upload
-	for _, o := range s.OutputDirs {
-		if err := realDir(root, o.Directory); err != nil {
-			return nil, fmt.Errorf("output %s: %w", o.Name, err)
-		}
-		dir := filepath.Join(jobDir, filepath.FromSlash(o.Directory))
-		files, err := pacifica.BundleFiles(dir)
-		if err != nil {
-			return nil, fmt.Errorf("output %s: %w", o.Name, err)
-		}
-		kvs, err := ReadKeyValues(root, path.Join(o.Directory, o.KeyValueFile))
-		if err != nil {
-			return nil, fmt.Errorf("output %s: %w", o.Name, err)
-		}
-		out = append(out, upload{dir: dir, kvs: kvs,
-			out: Output{Name: o.Name, Directory: o.Directory, Files: len(files), KeyValues: len(kvs)}})
-	}
-	return out, nil
-}
-
-// realDir checks that every component of rel is a directory, not a link.
-func realDir(root *os.Root, rel string) error {
-	p := ""
-	for _, c := range strings.Split(rel, "/") {
-		p = path.Join(p, c)
-		st, err := root.Lstat(p)
-		if err != nil {
-			return fmt.Errorf("directory %s: %w", rel, err)
-		}
-		if !st.IsDir() {
-			return fmt.Errorf("%s is not a directory (the script left a %s there)", p, kindOf(st.Mode()))
-		}
-	}
-	return nil
-}
-
-func kindOf(m os.FileMode) string {
-	switch {
-	case m&os.ModeSymlink != 0:
-		return "link"
-	case m.IsRegular():
-		return "file"
-	}
-	return "special file"
-}
-
-// uploadMeta is the metadata of an output's upload: the key/value file's rows, then what
-// every result carries (Job.ResultMeta) and the output's name.
-func uploadMeta(in *event.Ingest, j *worker.Job, u upload) pacifica.UploadMeta {
-	// An earlier attempt's upload of this output is told by the output's name
-	// (pacifica.IngestClient.UploadOnce).
-	m := j.ResultMeta(in, OutputKey)
-	kvs := make([]pacifica.KeyValue, 0, len(u.kvs)+len(m.KeyValues)+1)
-	for _, kv := range u.kvs {
-		kvs = append(kvs, pacifica.KeyValue{Key: kv[0], Value: mustJSON(kv[1])})
-	}
-	m.KeyValues = append(append(kvs, m.KeyValues...), pacifica.KeyValue{Key: OutputKey, Value: mustJSON(u.out.Name)})
-	return m
 }
 
 // lastLines returns at most max bytes of the end of s, from a line start when it can.
