@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -155,12 +156,16 @@ func (h *Handler) Run(ctx context.Context, j *worker.Job) (worker.Result, error)
 	}
 	j.Logf("running %d model(s) with %s on %d configuration(s)", len(plan.Models), h.cfg.Python, len(configs))
 	start := time.Now()
+	// The output goes to the upload's log files and, as it is written, to the job log.
+	liveOut, liveErr := j.Output("stdout"), j.Output("stderr")
 	runErr := RunModels(ctx, RunConfig{Python: h.cfg.Python, Env: h.cfg.Env, Dir: dirs.upload, WorkDir: dirs.work,
-		Stdout: stdout, Stderr: stderr, KillGrace: h.cfg.KillGrace,
+		Stdout: io.MultiWriter(stdout, liveOut), Stderr: io.MultiWriter(stderr, liveErr), KillGrace: h.cfg.KillGrace,
 		Sandbox: h.cfg.Sandbox, AttemptDir: j.Dir, ReadOnly: h.cfg.ReadOnly}, plan.Models, dirs.download, configs)
 	release()
 	_ = stdout.Close()
 	_ = stderr.Close()
+	_ = liveOut.Close()
+	_ = liveErr.Close()
 	if runErr != nil {
 		tail := strings.TrimSpace(stderr.Tail())
 		var ee *subprocess.ExitError

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -235,15 +236,19 @@ func (h *Handler) execute(ctx context.Context, j *worker.Job, s Script, in *even
 	defer release()
 	j.Logf("running %s", s.Program)
 	run.Started = time.Now().UTC()
+	// The output goes to its files and, as it is written, to the job log.
+	liveOut, liveErr := j.Output("stdout"), j.Output("stderr")
 	res, err := subprocess.Run(ctx, subprocess.Cmd{
 		Path: s.Program, Dir: j.Dir, Env: h.env(j, s, in),
-		Stdout: stdout, Stderr: stderr, KillGrace: h.cfg.KillGrace,
+		Stdout: io.MultiWriter(stdout, liveOut), Stderr: io.MultiWriter(stderr, liveErr), KillGrace: h.cfg.KillGrace,
 		Sandbox: h.cfg.Sandbox,
 		Spec: sandbox.Spec{Dir: j.Dir, Tmp: filepath.Join(j.Dir, logDir, "tmp"), ReadOnly: scriptPaths(s, h.cfg.Env),
 			Network: s.Network},
 	})
 	_ = stdout.Close()
 	_ = stderr.Close()
+	_ = liveOut.Close()
+	_ = liveErr.Close()
 	// The log keeps the end of each stream; it is cut when a stream filled what is kept.
 	run.Truncated = len(stdout.Tail()) >= h.cfg.LogKeep || len(stderr.Tail()) >= h.cfg.LogKeep
 	run.Stdout, run.Stderr = printable(stdout.Tail()), printable(stderr.Tail())

@@ -87,6 +87,7 @@ func (w *Worker) newJob(j jobstore.Job) *Job {
 	log := w.cfg.Logger.With("job_id", j.ID, "event_id", j.EventID, "route", j.Route, "attempt", j.Attempts)
 	job := &Job{ID: j.ID, Route: j.Route, Attempt: j.Attempts, MaxAttempts: j.MaxAttempts, Logger: log,
 		checkpoints: maps.Clone(j.Checkpoints), compute: w.compute}
+	job.log.full = make(chan struct{}, 1)
 	job.save = func(ctx context.Context, name string, value json.RawMessage) error {
 		return w.saveCheckpoint(ctx, job, name, value)
 	}

@@ -43,7 +43,8 @@ type Job struct {
 	Logger *slog.Logger
 
 	mu          sync.Mutex
-	log         strings.Builder
+	log         logBuffer
+	flushMu     sync.Mutex
 	checkpoints map[string]json.RawMessage
 	// unsaved names the checkpoints whose latest value the job store has not got; the
 	// attempt's end writes them.
@@ -72,20 +73,10 @@ func (j *Job) Compute(ctx context.Context) (release func(), err error) {
 }
 
 // Logf adds a line to the job's log, whose tail is kept with the job in the job store.
+// The line reaches the store within about a second (see Output).
 func (j *Job) Logf(format string, args ...any) {
 	line := fmt.Sprintf(format, args...)
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	fmt.Fprintf(&j.log, "%s %s\n", time.Now().UTC().Format(time.RFC3339), strings.TrimRight(line, "\n"))
-}
-
-// takeLog returns the lines logged since the last call.
-func (j *Job) takeLog() string {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	s := j.log.String()
-	j.log.Reset()
-	return s
+	j.appendLog([]byte(time.Now().UTC().Format(time.RFC3339) + " " + strings.TrimRight(line, "\n") + "\n"))
 }
 
 // Result is what a job produced.

@@ -40,10 +40,14 @@ func (w *Worker) run(j jobstore.Job) {
 
 	job.Logf("attempt %d of %d started by %s", j.Attempts, j.MaxAttempts, w.cfg.Owner)
 
-	hbDone := make(chan struct{})
+	hbDone, logDone := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(hbDone)
 		w.heartbeat(jctx, job, cancel)
+	}()
+	go func() {
+		defer close(logDone)
+		w.streamLog(jctx, job)
 	}()
 
 	res, err := w.attempt(tctx, job, j)
@@ -55,6 +59,7 @@ func (w *Worker) run(j jobstore.Job) {
 	cause := context.Cause(jctx)
 	cancel(nil)
 	<-hbDone
+	<-logDone
 
 	// Record the end even when the worker is shutting down.
 	fctx, fcancel := context.WithTimeout(context.Background(), 2*w.cfg.Lease)
@@ -104,8 +109,8 @@ func safeRun(ctx context.Context, h Handler, job *Job) (res Result, err error) {
 	return h.Run(ctx, job)
 }
 
-// heartbeat renews the job's lease until ctx ends, flushes the job's log, and cancels the
-// job when an operator asks for it or when the lease is lost.
+// heartbeat renews the job's lease until ctx ends, and cancels the job when an operator
+// asks for it or when the lease is lost. (streamLog writes the job's log meanwhile.)
 func (w *Worker) heartbeat(ctx context.Context, job *Job, cancel context.CancelCauseFunc) {
 	t := time.NewTicker(w.cfg.Lease / 3)
 	defer t.Stop()
@@ -117,9 +122,6 @@ func (w *Worker) heartbeat(ctx context.Context, job *Job, cancel context.CancelC
 		}
 		hctx, hcancel := context.WithTimeout(ctx, w.cfg.Lease/3)
 		cancelRequested, err := w.cfg.Store.Heartbeat(hctx, job.ID, w.cfg.Owner, w.cfg.Lease)
-		if err == nil {
-			w.flushLog(hctx, job)
-		}
 		hcancel()
 		if ctx.Err() != nil {
 			return // the attempt ended while the heartbeat was in flight: nothing to report
@@ -136,14 +138,6 @@ func (w *Worker) heartbeat(ctx context.Context, job *Job, cancel context.CancelC
 			job.Logger.Info("cancel requested; stopping the job")
 			cancel(errCancelRequested)
 			return
-		}
-	}
-}
-
-func (w *Worker) flushLog(ctx context.Context, job *Job) {
-	if s := job.takeLog(); s != "" {
-		if err := w.cfg.Store.AppendLog(ctx, job.ID, LogText(s)); err != nil {
-			job.Logger.Debug("appending to the job log", "error", err)
 		}
 	}
 }
