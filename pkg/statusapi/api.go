@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/google/uuid"
@@ -186,33 +185,10 @@ func (a *API) getJob(ctx context.Context, w http.ResponseWriter, j jobstore.Job)
 }
 
 func (a *API) listJobs(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	f := jobstore.Filter{
-		State:   q.Get("state"),
-		Route:   q.Get("route"),
-		EventID: q.Get("event_id"),
-		Cursor:  q.Get("cursor"),
-	}
-	var ok bool
-	if f.Limit, ok = limitParam(w, r, 0); !ok {
+	f, err := ListFilter(r.URL.Query())
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
 		return
-	}
-	for name, v := range map[string]string{"route": f.Route, "event_id": f.EventID} {
-		if err := checkText(name, v); err != nil {
-			writeError(w, http.StatusBadRequest, err.Error())
-			return
-		}
-	}
-	if f.State != "" && !jobstore.State(f.State).Valid() {
-		writeError(w, http.StatusBadRequest, fmt.Sprintf("state: unknown state %q", f.State))
-		return
-	}
-	for name, to := range map[string]*time.Time{"since": &f.Since, "until": &f.Until} {
-		var err error
-		if *to, err = timeParam(q.Get(name)); err != nil {
-			writeError(w, http.StatusBadRequest, name+": "+err.Error())
-			return
-		}
 	}
 	f.MaxDetailBytes = a.cfg.MaxItemBytes
 	ctx, cancel := context.WithTimeout(r.Context(), a.cfg.Timeout)
@@ -333,13 +309,9 @@ func writeError(w http.ResponseWriter, status int, msg string) { WriteError(w, s
 // limitParam reads ?limit= (1 to jobstore.MaxLimit; def when absent). A bad value is
 // answered 400 and ok is false.
 func limitParam(w http.ResponseWriter, r *http.Request, def int) (n int, ok bool) {
-	s := r.URL.Query().Get("limit")
-	if s == "" {
-		return def, true
-	}
-	n, err := strconv.Atoi(s)
-	if err != nil || n < 1 || n > jobstore.MaxLimit {
-		writeError(w, http.StatusBadRequest, fmt.Sprintf("limit: want a whole number from 1 to %d", jobstore.MaxLimit))
+	n, err := parseLimit(r.URL.Query().Get("limit"), def)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
 		return 0, false
 	}
 	return n, true

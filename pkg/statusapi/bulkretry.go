@@ -3,24 +3,9 @@ package statusapi
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
-	"time"
-
-	"github.com/pacifica/pacifica-dispatcher-go/pkg/jobstore"
 )
-
-// bulkRetryRequest is the body of POST /jobs/retry: which failed or cancelled jobs to queue
-// again. Times are RFC 3339.
-type bulkRetryRequest struct {
-	State string `json:"state"`
-	Route string `json:"route"`
-	Since string `json:"since"`
-	Until string `json:"until"`
-	Error string `json:"error"`
-	Limit int    `json:"limit"`
-}
 
 // bulkRetry serves POST /jobs/retry (operator credentials): every failed or cancelled job
 // the filter selects is queued again, as POST /jobs/{id}/retry does one; the answer lists
@@ -30,7 +15,7 @@ func (a *API) bulkRetry(w http.ResponseWriter, r *http.Request) {
 	if !a.operator(w, r) {
 		return
 	}
-	var req bulkRetryRequest
+	var req BulkRetry
 	body, err := io.ReadAll(io.LimitReader(r.Body, 64<<10))
 	if err == nil && len(body) > 0 {
 		err = json.Unmarshal(body, &req)
@@ -39,21 +24,9 @@ func (a *API) bulkRetry(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "the body is not a JSON object of state, route, since, until, error and limit")
 		return
 	}
-	f := jobstore.RetryFilter{State: jobstore.State(req.State), Route: req.Route, ErrorContains: req.Error, Limit: req.Limit}
-	for _, t := range []struct {
-		text string
-		to   *time.Time
-	}{{req.Since, &f.Since}, {req.Until, &f.Until}} {
-		if t.text == "" {
-			continue
-		}
-		if *t.to, err = time.Parse(time.RFC3339, t.text); err != nil {
-			writeError(w, http.StatusBadRequest, fmt.Sprintf("%q is not an RFC 3339 time", t.text))
-			return
-		}
-	}
-	if f.State != "" && f.State != jobstore.Failed && f.State != jobstore.Cancelled {
-		writeError(w, http.StatusBadRequest, fmt.Sprintf("state %q: only failed or cancelled jobs are retried", req.State))
+	f, err := req.Filter()
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), a.cfg.Timeout)
