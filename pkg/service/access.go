@@ -109,6 +109,19 @@ func (c Config) AdminAuth() receiver.Auth { a, _ := c.adminSet().resolve(); retu
 // ReadAuth is the authentication of the read endpoints (Type "" or "none": open).
 func (c Config) ReadAuth() receiver.Auth { a, _ := c.readSet().resolve(); return a }
 
+// formSecret keys the tokens of the jobs web page's operator forms: the operator
+// credentials' secret, which every process of a deployment shares and another site does
+// not know (nil when there is none: each process then takes a random key).
+func (c Config) formSecret() []byte {
+	switch a := c.AdminAuth(); a.Type {
+	case "basic":
+		return []byte("basic\x00" + a.Username + "\x00" + a.Password)
+	case "header":
+		return []byte("header\x00" + a.Header)
+	}
+	return nil
+}
+
 // adminDisabled is the 403 answer's error when operator actions are not configured.
 const adminDisabled = "operator actions are disabled: no operator credentials are configured. Set ADMIN_AUTH_TYPE=basic " +
 	"with ADMIN_AUTH_USERNAME and ADMIN_AUTH_PASSWORD, or ADMIN_AUTH_TYPE=header with ADMIN_AUTH_HEADER (each also as " +
@@ -156,9 +169,9 @@ func (c Config) AccessSummary() (lines []string, warn []bool) {
 	}
 	switch a := c.ReadAuth(); a.Type {
 	case "", "none":
-		add(false, "read endpoints (jobs, events, logs, routes): open (set READ_AUTH_* to require credentials)")
+		add(false, "read endpoints (jobs, events, logs, routes, the jobs web page /ui/): open (set READ_AUTH_* to require credentials)")
 	default:
-		add(false, "read endpoints: %s authentication (the operator credentials also read)", a.Type)
+		add(false, "read endpoints and the jobs web page /ui/: %s authentication (the operator credentials also read)", a.Type)
 	}
 	return lines, warn
 }

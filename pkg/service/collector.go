@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"sync"
 	"time"
@@ -11,9 +12,10 @@ import (
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/jobstore"
 )
 
-// storeCollector exports the job store's counts. They come from counters the job store's
-// triggers keep (jobstore.Store.Counts), not from counting the table, and are cached for
-// cacheFor so that many scrapers cost no more than one.
+// storeCollector exports the job store's counts, and gives them to the jobs web page's
+// dashboard. They come from counters the job store's triggers keep
+// (jobstore.Store.Counts), not from counting the table, and are cached for cacheFor so that
+// many scrapers and viewers cost no more than one.
 type storeCollector struct {
 	store *jobstore.Store
 	log   *slog.Logger
@@ -22,11 +24,12 @@ type storeCollector struct {
 	backlog *prometheus.Desc
 	up      *prometheus.Desc
 
-	mu      sync.Mutex
-	at      time.Time
-	counts  []jobstore.Count
-	pending int64
-	ok      bool
+	mu sync.Mutex
+	// at is when the last count was tried, countedAt when one last succeeded.
+	at, countedAt time.Time
+	counts        []jobstore.Count
+	pending       int64
+	ok            bool
 }
 
 const cacheFor = 10 * time.Second
@@ -49,24 +52,43 @@ func (c *storeCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.up
 }
 
+// refresh counts again when the last count is older than cacheFor. The caller holds c.mu.
+func (c *storeCollector) refresh(ctx context.Context) {
+	if time.Since(c.at) <= cacheFor {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	counts, err := c.store.Counts(ctx)
+	var pending int64
+	if err == nil {
+		pending, err = c.store.Backlog(ctx)
+	}
+	c.at, c.ok = time.Now(), err == nil
+	if err == nil {
+		c.counts, c.pending, c.countedAt = counts, pending, c.at
+	} else {
+		c.log.Debug("metrics: counting jobs failed", "error", err)
+	}
+}
+
+// Counts returns the jobs by route and state as last counted, and when; the count is
+// the metrics' own, made again at most every cacheFor (the jobs web page's dashboard).
+// The error says the last count failed; the previous one, if any, is returned with it.
+func (c *storeCollector) Counts(ctx context.Context) ([]jobstore.Count, time.Time, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.refresh(ctx)
+	if !c.ok {
+		return c.counts, c.countedAt, errors.New("the job store could not count the jobs")
+	}
+	return c.counts, c.countedAt, nil
+}
+
 func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if time.Since(c.at) > cacheFor {
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-		counts, err := c.store.Counts(ctx)
-		var pending int64
-		if err == nil {
-			pending, err = c.store.Backlog(ctx)
-		}
-		cancel()
-		c.at, c.ok = time.Now(), err == nil
-		if err == nil {
-			c.counts, c.pending = counts, pending
-		} else {
-			c.log.Debug("metrics: counting jobs failed", "error", err)
-		}
-	}
+	c.refresh(context.Background())
 	up := 0.0
 	if c.ok {
 		up = 1

@@ -29,6 +29,7 @@ import (
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/sandbox"
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/scripts"
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/statusapi"
+	"github.com/pacifica/pacifica-dispatcher-go/pkg/webui"
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/worker"
 )
 
@@ -226,13 +227,20 @@ func (s *Service) routesHTTP() (http.Handler, error) {
 		return nil, err
 	}
 	api.Register(mux)
+	counts := newStoreCollector(s.store, s.log)
+	ui, err := webui.New(webui.Config{Store: s.store, Counter: counts, Admin: admin, AdminDisabled: adminDisabled, Read: read,
+		FormSecret: s.cfg.formSecret(), ScriptRoutePrefix: scripts.RoutePrefix, Logger: s.log})
+	if err != nil {
+		return nil, err
+	}
+	ui.Register(mux)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.Handle("GET /routes", api.ReadOnly(http.HandlerFunc(s.listRoutes)))
 	mux.Handle("GET /openapi.json", openapi.Handler())
-	s.reg.MustRegister(newStoreCollector(s.store, s.log))
+	s.reg.MustRegister(counts)
 	var access *slog.Logger
 	if s.cfg.AccessLog {
 		access = s.log.With("component", "access")
