@@ -9,6 +9,9 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"unicode/utf8"
+
+	"github.com/pacifica/pacifica-dispatcher-go/pkg/worker"
 )
 
 // hostileScripts are the script jobs of the catalogue (dispatcher-k8s scripts): name →
@@ -171,6 +174,13 @@ func scriptCases() []hostileCase {
 			run := scriptRun(t, r.jobs[0])
 			if !run.Truncated || len(run.Stdout) > 256<<10 {
 				t.Errorf("script log stdout %d bytes, truncated %v: want the kept tail only", len(run.Stdout), run.Truncated)
+			}
+			// The live job log took the flood too, within its bounds: one line cut at
+			// worker.MaxLogLine, and the store's tail.
+			logs := r.jobs[0].Logs
+			if n := utf8.RuneCountInString(logs); n > 64<<10 || !strings.Contains(logs, "[stdout] xxxx") ||
+				!strings.Contains(logs, fmt.Sprintf("[line cut at %d KiB]", worker.MaxLogLine>>10)) {
+				t.Errorf("job log of %d characters, want the flood's line cut:\n%.2000s", n, logs)
 			}
 		}}, true),
 		sc("fails-loudly", hostileWant{code: http.StatusAccepted, state: "failed", errHas: []string{"script fails-loudly failed: exit status 3"},
