@@ -49,12 +49,12 @@ type Config struct {
 	ReceiverAuthPassword string `envconfig:"RECEIVER_AUTH_PASSWORD" desc:"basic: the password senders must give, not empty (or RECEIVER_AUTH_PASSWORD_FILE: a file holding it)"`
 	ReceiverAuthHeader   string `envconfig:"RECEIVER_AUTH_HEADER" desc:"header: the whole Authorization value senders must give, e.g. \"Bearer xyz\" (or RECEIVER_AUTH_HEADER_FILE: a file holding it)"`
 
-	AdminAuthType     string `envconfig:"ADMIN_AUTH_TYPE" desc:"authentication of operator actions (cancel, retry): basic or header (when empty, taken from the credentials set); without credentials operator actions are answered 403; none opens them to anyone (a warning at start)"`
+	AdminAuthType     string `envconfig:"ADMIN_AUTH_TYPE" desc:"authentication of operator actions (cancel, retry, bulk retry, also on the jobs web page): basic or header (when empty, taken from the credentials set); without credentials operator actions are answered 403; none opens them to anyone (a warning at start)"`
 	AdminAuthUsername string `envconfig:"ADMIN_AUTH_USERNAME" desc:"basic: the operator user name (or ADMIN_AUTH_USERNAME_FILE: a file holding it)"`
 	AdminAuthPassword string `envconfig:"ADMIN_AUTH_PASSWORD" desc:"basic: the operator password, not empty (or ADMIN_AUTH_PASSWORD_FILE: a file holding it)"`
 	AdminAuthHeader   string `envconfig:"ADMIN_AUTH_HEADER" desc:"header: the whole Authorization value operators must give (or ADMIN_AUTH_HEADER_FILE: a file holding it)"`
 
-	ReadAuthType     string `envconfig:"READ_AUTH_TYPE" desc:"authentication of the read endpoints (GET /jobs, /jobs/{id}, /status, /get, /scriptlog, /routes, /): basic or header (when empty, taken from the credentials set), also satisfied by the operator credentials; unset or none leaves them open"`
+	ReadAuthType     string `envconfig:"READ_AUTH_TYPE" desc:"authentication of the read endpoints (GET /jobs, /jobs/{id}, /status, /get, /scriptlog, /routes, /, and the jobs web page /ui/): basic or header (when empty, taken from the credentials set), also satisfied by the operator credentials; unset or none leaves them open"`
 	ReadAuthUsername string `envconfig:"READ_AUTH_USERNAME" desc:"basic: the user name readers must give (or READ_AUTH_USERNAME_FILE: a file holding it)"`
 	ReadAuthPassword string `envconfig:"READ_AUTH_PASSWORD" desc:"basic: the password readers must give, not empty (or READ_AUTH_PASSWORD_FILE: a file holding it)"`
 	ReadAuthHeader   string `envconfig:"READ_AUTH_HEADER" desc:"header: the whole Authorization value readers must give (or READ_AUTH_HEADER_FILE: a file holding it)"`

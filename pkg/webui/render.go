@@ -115,8 +115,5 @@ func valueText(v event.Value) string {
 	if v.IsZero() {
 		return "—"
 	}
-	if v.IsString() {
-		return v.String()
-	}
-	return string(v.Raw())
+	return v.String()
 }
