@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"time"
 
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/jobstore"
@@ -80,18 +79,6 @@ func (j *Job) unsavedCheckpoints() map[string]json.RawMessage {
 		out[name] = append(json.RawMessage(nil), j.checkpoints[name]...)
 	}
 	return out
-}
-
-// newJob is the handler's view of a claimed attempt.
-func (w *Worker) newJob(j jobstore.Job) *Job {
-	log := w.cfg.Logger.With("job_id", j.ID, "event_id", j.EventID, "route", j.Route, "attempt", j.Attempts)
-	job := &Job{ID: j.ID, Route: j.Route, Attempt: j.Attempts, MaxAttempts: j.MaxAttempts, Logger: log,
-		checkpoints: maps.Clone(j.Checkpoints), compute: w.compute}
-	job.log.full = make(chan struct{}, 1)
-	job.save = func(ctx context.Context, name string, value json.RawMessage) error {
-		return w.saveCheckpoint(ctx, job, name, value)
-	}
-	return job
 }
 
 // saveCheckpoint writes a checkpoint of the job, retrying while PostgreSQL does not answer,

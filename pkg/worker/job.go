@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"maps"
 	"strings"
 	"sync"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/event"
+	"github.com/pacifica/pacifica-dispatcher-go/pkg/jobstore"
 )
 
 // Handler runs the jobs of a route.
@@ -85,4 +87,16 @@ type Result struct {
 	TransactionID *int64
 	// Details are handler-specific facts kept with the job (JSON object).
 	Details json.RawMessage
+}
+
+// newJob is the handler's view of a claimed attempt.
+func (w *Worker) newJob(j jobstore.Job) *Job {
+	log := w.cfg.Logger.With("job_id", j.ID, "event_id", j.EventID, "route", j.Route, "attempt", j.Attempts)
+	job := &Job{ID: j.ID, Route: j.Route, Attempt: j.Attempts, MaxAttempts: j.MaxAttempts, Logger: log,
+		checkpoints: maps.Clone(j.Checkpoints), compute: w.compute}
+	job.log.full = make(chan struct{}, 1)
+	job.save = func(ctx context.Context, name string, value json.RawMessage) error {
+		return w.saveCheckpoint(ctx, job, name, value)
+	}
+	return job
 }
