@@ -28,6 +28,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/pacifica/pacifica-dispatcher-go/pkg/dsn"
+
 	"github.com/jackc/pgx/v5"
 	amqp "github.com/rabbitmq/amqp091-go"
 
@@ -116,21 +118,21 @@ func (d *demo) checkServices(ctx context.Context) error {
 	conn, err := pgx.Connect(cctx, d.dbURL)
 	cancel()
 	if err != nil {
-		return fmt.Errorf("PostgreSQL is not reachable at %s (start it, or set DATABASE_URL): %v", devenv.Redact(d.dbURL), err)
+		return fmt.Errorf("PostgreSQL is not reachable at %s (start it, or set DATABASE_URL): %v", dsn.Redact(d.dbURL), err)
 	}
 	d.atEnd(func() { conn.Close(context.WithoutCancel(ctx)) })
 	mq, err := amqp.DialConfig(d.mqURL, amqp.Config{Dial: amqp.DefaultDial(5 * time.Second)})
 	if err != nil {
-		return fmt.Errorf("RabbitMQ is not reachable at %s (start it, or set BROKER_URL): %v", devenv.Redact(d.mqURL), err)
+		return fmt.Errorf("RabbitMQ is not reachable at %s (start it, or set BROKER_URL): %v", dsn.Redact(d.mqURL), err)
 	}
 	_ = mq.Close()
-	d.tok = devenv.Token()
+	d.tok = dsn.Token()
 	d.schema = "demo_" + d.tok
 	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+d.schema); err != nil {
 		return err
 	}
 	d.atEnd(func() { _, _ = conn.Exec(context.WithoutCancel(ctx), "DROP SCHEMA "+d.schema+" CASCADE") })
-	fmt.Fprintf(d.out, "    PostgreSQL %s (schema %s), RabbitMQ %s\n", devenv.Redact(d.dbURL), d.schema, devenv.Redact(d.mqURL))
+	fmt.Fprintf(d.out, "    PostgreSQL %s (schema %s), RabbitMQ %s\n", dsn.Redact(d.dbURL), d.schema, dsn.Redact(d.mqURL))
 	return nil
 }
 
@@ -195,7 +197,7 @@ func (d *demo) startDispatcher(ctx context.Context) error {
 	}
 	d.atEnd(func() { _ = os.RemoveAll(dataDir) })
 	scale := devenv.EnvOr("DEMO_SLEEP_SCALE", "0.05")
-	cfg.DatabaseURL = devenv.WithSearchPath(d.dbURL, d.schema)
+	cfg.DatabaseURL = dsn.WithSearchPath(d.dbURL, d.schema)
 	cfg.BrokerURL, cfg.ListenAddr, cfg.Role = d.mqURL, "127.0.0.1:0", service.RoleAll
 	// Notifications authenticates its deliveries, as it should in production.
 	d.sender = devenv.NewSender()

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pacifica/pacifica-dispatcher-go/pkg/dsn"
+
 	"github.com/pacifica/pacifica-dispatcher-go/cmd/internal/devenv"
 )
 
@@ -43,7 +45,7 @@ func measureAbuse(ctx context.Context, env *benchEnv, rounds int) (abuseFigures,
 		return f, err
 	}
 	defer drop()
-	prefix := "bench." + devenv.Token()
+	prefix := "bench." + dsn.Token()
 	defer devenv.DeleteQueues(env.mqURL, prefix)
 	proc, err := startDispatcher(ctx, env.dispatcher, dispatcherEnv(env.dbURL, env.mqURL, schema, prefix, env.queueType,
 		filepath.Join(env.tmp, "abuse"), "ROLE=receiver"))

@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/pacifica/pacifica-dispatcher-go/pkg/dsn"
+
 	"github.com/pacifica/pacifica-dispatcher-go/cmd/internal/devenv"
 )
 
@@ -65,7 +67,7 @@ func (p *dispatcherProc) post(ctx context.Context, client *http.Client, body []b
 // (prefix is also the exchange), quiet logs, and the variables of extra.
 func dispatcherEnv(dbURL, mqURL, schema, prefix, queueType, dataDir string, extra ...string) []string {
 	return append([]string{
-		"DATABASE_URL=" + devenv.WithSearchPath(dbURL, schema), "BROKER_URL=" + mqURL,
+		"DATABASE_URL=" + dsn.WithSearchPath(dbURL, schema), "BROKER_URL=" + mqURL,
 		"BROKER_EXCHANGE=" + prefix, "BROKER_QUEUE_PREFIX=" + prefix, "BROKER_QUEUE_TYPE=" + queueType,
 		"DATA_DIR=" + dataDir, "LOG_LEVEL=warn", "LOG_FORMAT=text", "SHUTDOWN_TIMEOUT=10s", "DRAIN_TIMEOUT=0s",
 		"PATH=" + os.Getenv("PATH"),

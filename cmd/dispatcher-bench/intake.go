@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/pacifica/pacifica-dispatcher-go/pkg/dsn"
+
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	amqp "github.com/rabbitmq/amqp091-go"
@@ -57,7 +59,7 @@ func measureIntake(ctx context.Context, env *benchEnv, d time.Duration, levels [
 		return f, err
 	}
 	defer drop()
-	schemaURL := devenv.WithSearchPath(env.dbURL, schema)
+	schemaURL := dsn.WithSearchPath(env.dbURL, schema)
 
 	// The raw limit: single-row inserts of a row like an event's, one statement each.
 	pool, err := pgxpool.New(ctx, schemaURL+"&pool_max_conns=64")
@@ -89,7 +91,7 @@ func measureIntake(ctx context.Context, env *benchEnv, d time.Duration, levels [
 	}
 
 	// The dispatcher: POST /receive of distinct sample events, answered once durable.
-	prefix := "bench." + devenv.Token()
+	prefix := "bench." + dsn.Token()
 	defer devenv.DeleteQueues(env.mqURL, prefix)
 	proc, err := startDispatcher(ctx, env.dispatcher, dispatcherEnv(env.dbURL, env.mqURL, schema, prefix, env.queueType,
 		filepath.Join(env.tmp, "receiver"), "ROLE=receiver", "DB_MAX_CONNS="+strconv.Itoa(intakeDBConns)))
@@ -153,7 +155,7 @@ func eventBodies(sample []byte) (func() []byte, error) {
 	if !ok {
 		return nil, fmt.Errorf("the sample event: no place for the event id")
 	}
-	run := devenv.Token()
+	run := dsn.Token()
 	var seq atomic.Int64
 	return func() []byte {
 		id := "bench-" + run + "-" + strconv.FormatInt(seq.Add(1), 10)
@@ -239,14 +241,14 @@ func load(ctx context.Context, c int, d time.Duration, op func(context.Context) 
 func rawPublish(ctx context.Context, mqURL, queueType string, d time.Duration, levels []int) ([]result, error) {
 	conn, err := amqp.Dial(mqURL)
 	if err != nil {
-		return nil, fmt.Errorf("RabbitMQ at %s: %w", devenv.Redact(mqURL), err)
+		return nil, fmt.Errorf("RabbitMQ at %s: %w", dsn.Redact(mqURL), err)
 	}
 	defer conn.Close()
 	ch, err := conn.Channel()
 	if err != nil {
 		return nil, err
 	}
-	q := "bench.raw." + devenv.Token()
+	q := "bench.raw." + dsn.Token()
 	if _, err := ch.QueueDeclare(q, true, false, false, false, amqp.Table{"x-queue-type": queueType}); err != nil {
 		return nil, err
 	}

@@ -29,6 +29,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/pacifica/pacifica-dispatcher-go/pkg/dsn"
+
 	"github.com/pacifica/pacifica-dispatcher-go/cmd/internal/devenv"
 )
 
@@ -250,7 +252,7 @@ func header(ctx context.Context, w io.Writer, o *options, built bool) {
 	}
 	fmt.Fprintf(w, "dispatcher-bench %s, %s\n", o.name, time.Now().UTC().Format(time.RFC3339))
 	fmt.Fprintf(w, "machine:    %d CPUs (%s/%s); benchmark %s, dispatcher %s\n", runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version(), goDisp)
-	fmt.Fprintf(w, "services:   PostgreSQL %s at %s; RabbitMQ %s at %s\n", pg, devenv.Redact(env.dbURL), mq, devenv.Redact(env.mqURL))
+	fmt.Fprintf(w, "services:   PostgreSQL %s at %s; RabbitMQ %s at %s\n", pg, dsn.Redact(env.dbURL), mq, dsn.Redact(env.mqURL))
 	fmt.Fprintf(w, "queues:     %s (raw publishes and the dispatcher's), persistent messages, publisher confirms\n", env.queueType)
 	bin := env.dispatcher
 	if built {

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/pacifica/pacifica-dispatcher-go/pkg/dsn"
+
 	"github.com/pacifica/pacifica-dispatcher-go/cmd/internal/devenv"
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/pacifica"
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/pacificasim"
@@ -89,7 +91,7 @@ func pipelineRun(ctx context.Context, env *benchEnv, python, standIn string, n, 
 	}
 	pcfg := simConfig(addrs)
 
-	prefix := "bench." + devenv.Token()
+	prefix := "bench." + dsn.Token()
 	defer devenv.DeleteQueues(env.mqURL, prefix)
 	proc, err := startDispatcher(ctx, env.dispatcher, dispatcherEnv(env.dbURL, env.mqURL, schema, prefix, env.queueType,
 		filepath.Join(tmp, "jobs"), "ROLE=all", "WORKER_CONCURRENCY="+strconv.Itoa(workers),

@@ -4,18 +4,18 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/jackc/pgx/v5"
+	"github.com/pacifica/pacifica-dispatcher-go/pkg/dsn"
 
-	"github.com/pacifica/pacifica-dispatcher-go/cmd/internal/devenv"
+	"github.com/jackc/pgx/v5"
 )
 
 // privateSchema creates a schema of its own for one part of the benchmark and returns its
 // name and what drops it.
 func privateSchema(ctx context.Context, dbURL string) (schema string, drop func(), err error) {
-	schema = "bench_" + devenv.Token()
+	schema = "bench_" + dsn.Token()
 	admin, err := pgx.Connect(ctx, dbURL)
 	if err != nil {
-		return "", nil, fmt.Errorf("PostgreSQL at %s: %w", devenv.Redact(dbURL), err)
+		return "", nil, fmt.Errorf("PostgreSQL at %s: %w", dsn.Redact(dbURL), err)
 	}
 	if _, err := admin.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
 		admin.Close(context.WithoutCancel(ctx))

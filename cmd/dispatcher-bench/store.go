@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/pacifica/pacifica-dispatcher-go/pkg/dsn"
+
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
@@ -54,7 +56,7 @@ func measureStore(ctx context.Context, env *benchEnv, size int, d time.Duration,
 		return f, err
 	}
 	defer drop()
-	dbURL := devenv.WithSearchPath(env.dbURL, schema)
+	dbURL := dsn.WithSearchPath(env.dbURL, schema)
 	store, err := jobstore.Open(ctx, jobstore.Config{URL: dbURL, MaxConns: 16})
 	if err != nil {
 		return f, err
@@ -63,7 +65,7 @@ func measureStore(ctx context.Context, env *benchEnv, size int, d time.Duration,
 	if err := store.Migrate(ctx); err != nil {
 		return f, err
 	}
-	prefix := "bench." + devenv.Token()
+	prefix := "bench." + dsn.Token()
 	defer devenv.DeleteQueues(env.mqURL, prefix)
 	childEnv := dispatcherEnv(env.dbURL, env.mqURL, schema, prefix, env.queueType, env.tmp,
 		"ROLE=receiver", "DB_MAX_CONNS=16", "SUBSCRIPTION_CHECK_INTERVAL=0", "CATCHUP_INTERVAL=0", "RETENTION=0s")
@@ -142,7 +144,7 @@ func measureStore(ctx context.Context, env *benchEnv, size int, d time.Duration,
 // storeClaimConc goroutines, as workers do (Claim, then Finish succeeded).
 func measureClaims(ctx context.Context, store *jobstore.Store, tag string) (result, error) {
 	ids := make(chan uuid.UUID, storeClaimJobs)
-	run := devenv.Token()
+	run := dsn.Token()
 	for from := 0; from < storeClaimJobs; from += 500 {
 		var items []jobstore.Item
 		for i := from; i < min(from+500, storeClaimJobs); i++ {

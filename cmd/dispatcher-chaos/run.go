@@ -12,6 +12,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pacifica/pacifica-dispatcher-go/pkg/dsn"
+
 	"github.com/jackc/pgx/v5"
 	amqp "github.com/rabbitmq/amqp091-go"
 
@@ -32,7 +34,7 @@ func chaosRun(ctx context.Context, o options, dir string, out io.Writer) (bool, 
 	if err != nil {
 		return false, err
 	}
-	tok := devenv.Token()
+	tok := dsn.Token()
 	schema, prefix := "chaos_"+tok, "chaos."+tok
 	if err := checkServices(ctx, o.dbURL, o.mqURL, schema); err != nil {
 		return false, err
@@ -199,7 +201,7 @@ func childEnv(o options, dir, bin, schema, prefix string, st *site) ([]string, e
 	}
 	env := []string{
 		"PATH=" + os.Getenv("PATH"), "HOME=" + dir,
-		"DATABASE_URL=" + devenv.WithSearchPath(o.dbURL, schema), "BROKER_URL=" + o.mqURL,
+		"DATABASE_URL=" + dsn.WithSearchPath(o.dbURL, schema), "BROKER_URL=" + o.mqURL,
 		"BROKER_EXCHANGE=" + prefix, "BROKER_QUEUE_PREFIX=" + prefix, "DB_MAX_CONNS=8",
 		"JOB_LEASE=" + o.lease.String(), "JOB_BACKOFF_BASE=200ms", "JOB_BACKOFF_MAX=2s", "JOB_MAX_ATTEMPTS=20",
 		"WORKER_CONCURRENCY=" + strconv.Itoa(o.workerConc), "SHUTDOWN_TIMEOUT=5s", "DRAIN_TIMEOUT=2s", "RELAY_INTERVAL=500ms",
@@ -240,12 +242,12 @@ func tryServices(ctx context.Context, dbURL, mqURL, schema string) error {
 	defer cancel()
 	conn, err := pgx.Connect(cctx, dbURL)
 	if err != nil {
-		return fmt.Errorf("PostgreSQL is not reachable at %s: %w", devenv.Redact(dbURL), err)
+		return fmt.Errorf("PostgreSQL is not reachable at %s: %w", dsn.Redact(dbURL), err)
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
 	mq, err := amqp.DialConfig(mqURL, amqp.Config{Dial: amqp.DefaultDial(5 * time.Second)})
 	if err != nil {
-		return fmt.Errorf("RabbitMQ is not reachable at %s: %w", devenv.Redact(mqURL), err)
+		return fmt.Errorf("RabbitMQ is not reachable at %s: %w", dsn.Redact(mqURL), err)
 	}
 	_ = mq.Close()
 	if _, err := conn.Exec(cctx, "CREATE SCHEMA "+schema); err != nil {

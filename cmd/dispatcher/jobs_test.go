@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pacifica/pacifica-dispatcher-go/pkg/testsupport"
 )
 
 // receive posts the sample event under another event id and returns its job's id.
@@ -153,7 +155,7 @@ func TestLocalURL(t *testing.T) {
 // migrate logs in LOG_FORMAT, with the build's version first, then the migrations it
 // applied by name, or that the schema is up to date.
 func TestMigrateCommand(t *testing.T) {
-	t.Setenv("DATABASE_URL", testSchema(t))
+	t.Setenv("DATABASE_URL", testsupport.Schema(t))
 	t.Setenv("LOG_FORMAT", "json")
 	lines := func(stderr string) []map[string]any {
 		var out []map[string]any

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pacifica/pacifica-dispatcher-go/pkg/dsn"
+
 	"github.com/prometheus/client_golang/prometheus"
 	amqp "github.com/rabbitmq/amqp091-go"
 )
@@ -68,10 +70,10 @@ type Broker struct {
 // the broker: it may be down at start.
 func New(cfg Config) (*Broker, error) {
 	if _, err := url.Parse(cfg.URL); err != nil || cfg.URL == "" {
-		return nil, fmt.Errorf("broker: URL %q is not an amqp URL", redact(cfg.URL))
+		return nil, fmt.Errorf("broker: URL %q is not an amqp URL", dsn.Redact(cfg.URL))
 	}
 	if _, err := amqp.ParseURI(cfg.URL); err != nil {
-		return nil, fmt.Errorf("broker: %s: %w", redact(cfg.URL), err)
+		return nil, fmt.Errorf("broker: %s: %w", dsn.Redact(cfg.URL), err)
 	}
 	if len(cfg.Queues) == 0 {
 		return nil, errors.New("broker: no queues")
@@ -103,14 +105,6 @@ func New(cfg Config) (*Broker, error) {
 	}
 	go b.own()
 	return b, nil
-}
-
-func redact(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "<unparsable URL>"
-	}
-	return u.Redacted()
 }
 
 // Close stops reconnecting and closes the connection.
@@ -153,7 +147,7 @@ func (b *Broker) own() {
 			b.lastErr = err
 			b.mu.Unlock()
 			if wasUp || delay == b.cfg.ReconnectMin {
-				b.log.Warn("broker unreachable; reconnecting", "url", redact(b.cfg.URL), "error", err)
+				b.log.Warn("broker unreachable; reconnecting", "url", dsn.Redact(b.cfg.URL), "error", err)
 			}
 			wasUp = false
 			wait := delay/2 + rand.N(delay/2+1) // full jitter over the upper half
@@ -174,7 +168,7 @@ func (b *Broker) own() {
 		close(b.up)
 		b.mu.Unlock()
 		b.m.connected.Set(1)
-		b.log.Info("broker connected", "url", redact(b.cfg.URL), "queues", len(b.cfg.Queues), "queue_type", b.cfg.QueueType)
+		b.log.Info("broker connected", "url", dsn.Redact(b.cfg.URL), "queues", len(b.cfg.Queues), "queue_type", b.cfg.QueueType)
 		wasUp = true
 		cause := b.watch(conn, returns, closed, pubClosed)
 		if cause == nil {

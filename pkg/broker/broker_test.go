@@ -10,12 +10,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pacifica/pacifica-dispatcher-go/pkg/internal/testenv"
+	"github.com/pacifica/pacifica-dispatcher-go/pkg/testsupport"
 )
 
 type fixture struct {
 	b      *Broker
-	proxy  *testenv.Proxy
+	proxy  *testsupport.Proxy
 	queue  string
 	dead   string
 	direct string // the broker's own URL, for cleanup
@@ -23,14 +23,14 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	raw := testenv.BrokerURL(t)
+	raw := testsupport.BrokerURL(t)
 	u, err := url.Parse(raw)
 	if err != nil {
 		t.Fatal(err)
 	}
-	proxy := testenv.NewProxy(t, u.Host)
+	proxy := testsupport.NewProxy(t, u.Host)
 	u.Host = proxy.Addr()
-	tok := testenv.Token()
+	tok := testsupport.Token()
 	f := &fixture{proxy: proxy, queue: "test." + tok + ".q", dead: "test." + tok + ".dead", direct: raw}
 	b, err := New(Config{URL: u.String(), Exchange: "test." + tok, ReconnectMin: 20 * time.Millisecond,
 		ReconnectMax: 200 * time.Millisecond, ConfirmTimeout: 5 * time.Second,
@@ -41,9 +41,9 @@ func newFixture(t *testing.T) *fixture {
 	f.b = b
 	t.Cleanup(func() {
 		_ = b.Close()
-		_ = testenv.DeleteQueue(raw, f.queue)
-		_ = testenv.DeleteQueue(raw, f.dead)
-		_ = testenv.DeleteExchange(raw, "test."+tok)
+		_ = testsupport.DeleteQueue(raw, f.queue)
+		_ = testsupport.DeleteQueue(raw, f.dead)
+		_ = testsupport.DeleteExchange(raw, "test."+tok)
 	})
 	waitFor(t, 10*time.Second, "connected", b.Connected)
 	return f
@@ -247,7 +247,7 @@ func TestUnroutableIsAnErrorAndTopologyComesBack(t *testing.T) {
 	}
 	// Someone deletes our queue behind our back: the publish must fail, not vanish, and
 	// the broker must declare its topology again.
-	if err := testenv.DeleteQueue(f.direct, f.queue); err != nil {
+	if err := testsupport.DeleteQueue(f.direct, f.queue); err != nil {
 		t.Fatal(err)
 	}
 	err := f.b.Publish(context.Background(), f.queue, Message{ID: "returned"})
@@ -264,13 +264,16 @@ func TestUnroutableIsAnErrorAndTopologyComesBack(t *testing.T) {
 
 func TestCloseStopsReconnecting(t *testing.T) {
 	t.Parallel()
-	raw := testenv.BrokerURL(t)
-	tok := testenv.Token()
+	raw := testsupport.BrokerURL(t)
+	tok := testsupport.Token()
 	b, err := New(Config{URL: raw, Exchange: "test." + tok, Queues: []QueueSpec{{Name: "test." + tok}}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = testenv.DeleteQueue(raw, "test."+tok); _ = testenv.DeleteExchange(raw, "test."+tok) })
+	t.Cleanup(func() {
+		_ = testsupport.DeleteQueue(raw, "test."+tok)
+		_ = testsupport.DeleteExchange(raw, "test."+tok)
+	})
 	waitFor(t, 10*time.Second, "connected", b.Connected)
 	if err := b.Close(); err != nil {
 		t.Fatal(err)
@@ -284,14 +287,14 @@ func TestCloseStopsReconnecting(t *testing.T) {
 }
 
 func BenchmarkPublishConfirmed(b *testing.B) {
-	raw := testenv.BrokerURL(b)
-	tok := testenv.Token()
+	raw := testsupport.BrokerURL(b)
+	tok := testsupport.Token()
 	q := "bench." + tok
 	br, err := New(Config{URL: raw, Exchange: q, Queues: []QueueSpec{{Name: q}}})
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer func() { _ = br.Close(); _ = testenv.DeleteQueue(raw, q); _ = testenv.DeleteExchange(raw, q) }()
+	defer func() { _ = br.Close(); _ = testsupport.DeleteQueue(raw, q); _ = testsupport.DeleteExchange(raw, q) }()
 	deadline := time.Now().Add(10 * time.Second)
 	for !br.Connected() && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)

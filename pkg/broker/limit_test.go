@@ -1,7 +1,6 @@
 package broker
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -13,29 +12,12 @@ import (
 
 	amqp "github.com/rabbitmq/amqp091-go"
 
-	"github.com/pacifica/pacifica-dispatcher-go/pkg/internal/testenv"
+	"github.com/pacifica/pacifica-dispatcher-go/pkg/testsupport"
 )
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 func limitedBroker(t *testing.T, queue, dead, exchange string, limit int, log *slog.Logger) *Broker {
 	t.Helper()
-	raw := testenv.BrokerURL(t)
+	raw := testsupport.BrokerURL(t)
 	b, err := New(Config{URL: raw, Exchange: exchange, ReconnectMin: 20 * time.Millisecond,
 		ReconnectMax: 200 * time.Millisecond, ConfirmTimeout: 5 * time.Second, Logger: log,
 		Queues: []QueueSpec{{Name: queue, DeadLetter: dead, DeliveryLimit: limit}, {Name: dead}}})
@@ -44,9 +26,9 @@ func limitedBroker(t *testing.T, queue, dead, exchange string, limit int, log *s
 	}
 	t.Cleanup(func() {
 		_ = b.Close()
-		_ = testenv.DeleteQueue(raw, queue)
-		_ = testenv.DeleteQueue(raw, dead)
-		_ = testenv.DeleteExchange(raw, exchange)
+		_ = testsupport.DeleteQueue(raw, queue)
+		_ = testsupport.DeleteQueue(raw, dead)
+		_ = testsupport.DeleteExchange(raw, exchange)
 	})
 	waitFor(t, 10*time.Second, "connected", b.Connected)
 	return b
@@ -57,7 +39,7 @@ func limitedBroker(t *testing.T, queue, dead, exchange string, limit int, log *s
 // dead-letter queue, not before.
 func TestDeliveryLimitDeadLetters(t *testing.T) {
 	t.Parallel()
-	tok := testenv.Token()
+	tok := testsupport.Token()
 	queue, dead := "test."+tok+".q", "test."+tok+".dead"
 	b := limitedBroker(t, queue, dead, "test."+tok, 3, nil)
 	if err := b.Publish(context.Background(), queue, Message{ID: "poison", Body: []byte("x")}); err != nil {
@@ -97,9 +79,9 @@ func TestDeliveryLimitDeadLetters(t *testing.T) {
 // works.
 func TestDeliveryLimitOnAnExistingQueue(t *testing.T) {
 	t.Parallel()
-	tok := testenv.Token()
+	tok := testsupport.Token()
 	queue, dead := "test."+tok+".q", "test."+tok+".dead"
-	raw := testenv.BrokerURL(t)
+	raw := testsupport.BrokerURL(t)
 	conn, err := amqp.Dial(raw)
 	if err != nil {
 		t.Fatal(err)
@@ -114,7 +96,7 @@ func TestDeliveryLimitOnAnExistingQueue(t *testing.T) {
 	}
 	_ = conn.Close()
 
-	var logs lockedBuffer
+	var logs testsupport.SyncBuffer
 	b := limitedBroker(t, queue, dead, "test."+tok, 50, slog.New(slog.NewTextHandler(&logs, nil)))
 	if err := b.Publish(context.Background(), queue, Message{ID: "still-works", Body: []byte("x")}); err != nil {
 		t.Fatalf("publish to the existing queue: %v", err)
@@ -135,12 +117,12 @@ func TestDeliveryLimitOnAnExistingQueue(t *testing.T) {
 // version, a tool) that has none or another: it is used as it is.
 func TestDeliveryLimitOtherThanTheQueues(t *testing.T) {
 	t.Parallel()
-	tok := testenv.Token()
+	tok := testsupport.Token()
 	queue, dead := "test."+tok+".q", "test."+tok+".dead"
 	first := limitedBroker(t, queue, dead, "test."+tok, 100, nil)
-	var logs lockedBuffer
+	var logs testsupport.SyncBuffer
 	for _, limit := range []int{0, 7} {
-		b, err := New(Config{URL: testenv.BrokerURL(t), Exchange: "test." + tok, ReconnectMin: 20 * time.Millisecond,
+		b, err := New(Config{URL: testsupport.BrokerURL(t), Exchange: "test." + tok, ReconnectMin: 20 * time.Millisecond,
 			ReconnectMax: 200 * time.Millisecond, ConfirmTimeout: 5 * time.Second, Logger: slog.New(slog.NewTextHandler(&logs, nil)),
 			Queues: []QueueSpec{{Name: queue, DeadLetter: dead, DeliveryLimit: limit}, {Name: dead}}})
 		if err != nil {

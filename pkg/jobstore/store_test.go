@@ -12,12 +12,12 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/pacifica/pacifica-dispatcher-go/pkg/internal/testenv"
+	"github.com/pacifica/pacifica-dispatcher-go/pkg/testsupport"
 )
 
 func open(t *testing.T) *Store {
 	t.Helper()
-	s, err := Open(context.Background(), Config{URL: testenv.Schema(t), LogTailBytes: 10})
+	s, err := Open(context.Background(), Config{URL: testsupport.Schema(t), LogTailBytes: 10})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +44,7 @@ func record(t *testing.T, s *Store, eventID string, at time.Time, routes ...stri
 
 func TestMigrateIdempotentAndConcurrent(t *testing.T) {
 	t.Parallel()
-	url := testenv.Schema(t)
+	url := testsupport.Schema(t)
 	var wg sync.WaitGroup
 	errs := make(chan error, 4)
 	for range 4 {
@@ -443,7 +443,7 @@ func TestCancel(t *testing.T) {
 }
 
 func BenchmarkRecord(b *testing.B) {
-	s, err := Open(context.Background(), Config{URL: testenv.Schema(b), MaxConns: 16})
+	s, err := Open(context.Background(), Config{URL: testsupport.Schema(b), MaxConns: 16})
 	if err != nil {
 		b.Fatal(err)
 	}

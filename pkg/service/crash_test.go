@@ -1,16 +1,16 @@
 package service
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/pacifica/pacifica-dispatcher-go/pkg/testsupport"
 )
 
 // buildDispatcher builds cmd/dispatcher for tests that need the real binary in its own
@@ -27,7 +27,7 @@ func buildDispatcher(t *testing.T) string {
 
 // startWorkerProcess runs `dispatcher serve --role=worker` with the harness's
 // configuration and its own data directory; extra variables (KEY=VALUE) are added, and win.
-func startWorkerProcess(t *testing.T, bin string, c Config, dataDir string, log *syncBuffer, extra ...string) *exec.Cmd {
+func startWorkerProcess(t *testing.T, bin string, c Config, dataDir string, log *testsupport.SyncBuffer, extra ...string) *exec.Cmd {
 	t.Helper()
 	env := []string{
 		"DATABASE_URL=" + c.DatabaseURL, "BROKER_URL=" + c.BrokerURL,
@@ -59,24 +59,6 @@ func startWorkerProcess(t *testing.T, bin string, c Config, dataDir string, log 
 		}
 	})
 	return cmd
-}
-
-// syncBuffer collects a child's output while the test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // processesUnder lists the processes (zombies excepted) whose command line mentions dir, or
@@ -126,7 +108,7 @@ func TestWorkerKilledMidJobFinishesOnceElsewhere(t *testing.T) {
 	})
 	s.subscribe(t, h)
 
-	var log1, log2 syncBuffer
+	var log1, log2 testsupport.SyncBuffer
 	dir1 := t.TempDir()
 	w1 := startWorkerProcess(t, bin, h.cfg, dir1, &log1)
 	src := s.upload(t, map[string]string{"loose_coupling": ""}, map[string]string{

@@ -15,8 +15,8 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/pacifica/pacifica-dispatcher-go/pkg/internal/testenv"
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/pacificasim"
+	"github.com/pacifica/pacifica-dispatcher-go/pkg/testsupport"
 )
 
 // The evil-child part of the hostile catalogue: uploaded models and operator scripts that
@@ -101,12 +101,12 @@ type evilSite struct {
 	ini     string
 	token   string
 	secrets map[string]string // name → value that must never be uploaded
-	log     *syncBuffer
+	log     *testsupport.SyncBuffer
 }
 
 func startEvilSite(t *testing.T, mode string) *evilSite {
 	t.Helper()
-	e := &evilSite{s: startSite(t), bin: buildDispatcher(t), token: fmt.Sprintf("%05d", rand.IntN(100000)), log: &syncBuffer{}}
+	e := &evilSite{s: startSite(t), bin: buildDispatcher(t), token: fmt.Sprintf("%05d", rand.IntN(100000)), log: &testsupport.SyncBuffer{}}
 	top := t.TempDir()
 	e.data = filepath.Join(top, "data")
 	victim := filepath.Join(e.data, "00-victim", "1", "upload")
@@ -114,11 +114,11 @@ func startEvilSite(t *testing.T, mode string) *evilSite {
 		t.Fatal(err)
 	}
 	e.secrets = map[string]string{
-		"victim job's data":                      "victim-data-" + testenv.Token(),
-		"ADMIN_AUTH_PASSWORD":                    "admin-password-" + testenv.Token(),
-		"a variable":                             "worker-variable-" + testenv.Token(),
-		"AUTHENTICATION_PASSWORD_FILE's content": "pacifica-password-" + testenv.Token(),
-		"the INI file":                           "ini-marker-" + testenv.Token(),
+		"victim job's data":                      "victim-data-" + testsupport.Token(),
+		"ADMIN_AUTH_PASSWORD":                    "admin-password-" + testsupport.Token(),
+		"a variable":                             "worker-variable-" + testsupport.Token(),
+		"AUTHENTICATION_PASSWORD_FILE's content": "pacifica-password-" + testsupport.Token(),
+		"the INI file":                           "ini-marker-" + testsupport.Token(),
 	}
 	if err := os.WriteFile(filepath.Join(victim, "secret.txt"), []byte(e.secrets["victim job's data"]+"\n"), 0o644); err != nil {
 		t.Fatal(err)

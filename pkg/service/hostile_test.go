@@ -14,7 +14,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/pacifica/pacifica-dispatcher-go/pkg/internal/testenv"
+	"github.com/pacifica/pacifica-dispatcher-go/pkg/testsupport"
 )
 
 // The hostile-input catalogue: bad inputs sent to a running dispatcher (receiver and
@@ -119,7 +119,7 @@ func startHostileEnv(t *testing.T) *hostileEnv {
 		c.PacificaConfig.RequestTimeout = 5 * time.Second
 		c.ProxymodTimeout = 60 * time.Second
 		// Reading jobs needs credentials too (the access cases): e.h.get gives them.
-		c.ReadAuthType, c.ReadAuthUsername, c.ReadAuthPassword = "basic", "reader", "read-"+testenv.Token()
+		c.ReadAuthType, c.ReadAuthUsername, c.ReadAuthPassword = "basic", "reader", "read-"+testsupport.Token()
 	})
 	e.baseSrc = e.s.upload(t, map[string]string{"loose_coupling": quickModel}, nil)
 	tx, ok := e.s.sim.Transaction(e.baseSrc)

@@ -19,9 +19,9 @@ import (
 
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/broker"
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/buildinfo"
-	"github.com/pacifica/pacifica-dispatcher-go/pkg/internal/testenv"
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/jobstore"
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/pacifica"
+	"github.com/pacifica/pacifica-dispatcher-go/pkg/testsupport"
 )
 
 // harness is a running dispatcher (receiver role) on a private schema and private queues,
@@ -31,8 +31,8 @@ type harness struct {
 	svc     *Service
 	base    string
 	cfg     Config
-	pgProxy *testenv.Proxy
-	mqProxy *testenv.Proxy
+	pgProxy *testsupport.Proxy
+	mqProxy *testsupport.Proxy
 	stop    context.CancelFunc
 	done    chan error
 }
@@ -63,11 +63,11 @@ func withEventID(t testing.TB, body []byte, id string) []byte {
 
 func startHarness(t *testing.T, mutate func(*Config)) *harness {
 	t.Helper()
-	dbURL := testenv.Schema(t)
-	mqURL := testenv.BrokerURL(t)
+	dbURL := testsupport.Schema(t)
+	mqURL := testsupport.BrokerURL(t)
 	h := &harness{t: t}
-	h.pgProxy = testenv.NewProxy(t, hostOf(t, dbURL))
-	h.mqProxy = testenv.NewProxy(t, hostOf(t, mqURL))
+	h.pgProxy = testsupport.NewProxy(t, hostOf(t, dbURL))
+	h.mqProxy = testsupport.NewProxy(t, hostOf(t, mqURL))
 
 	cfg, err := Load()
 	if err != nil {
@@ -77,7 +77,7 @@ func startHarness(t *testing.T, mutate func(*Config)) *harness {
 	cfg.BrokerURL = replaceHost(t, mqURL, h.mqProxy.Addr())
 	cfg.ListenAddr = "127.0.0.1:0"
 	cfg.Role = RoleReceiver
-	cfg.BrokerQueuePrefix = "test." + testenv.Token()
+	cfg.BrokerQueuePrefix = "test." + testsupport.Token()
 	cfg.BrokerExchange = cfg.BrokerQueuePrefix // tests delete their exchange: never share one
 	cfg.RelayInterval = 100 * time.Millisecond
 	cfg.RecordTimeout = 2 * time.Second
@@ -88,8 +88,8 @@ func startHarness(t *testing.T, mutate func(*Config)) *harness {
 	cfg.CatchUpInterval = 0                // catch-up's test sets its own
 	// Senders and operators authenticate, as in production: h.post and the subscriptions of
 	// the tests give the senders' credentials, h.operator is given the operators'.
-	cfg.ReceiverAuthType, cfg.ReceiverAuthUsername, cfg.ReceiverAuthPassword = "basic", "pacifica", "sender-"+testenv.Token()
-	cfg.AdminAuthType, cfg.AdminAuthUsername, cfg.AdminAuthPassword = "basic", "ops", "admin-"+testenv.Token()
+	cfg.ReceiverAuthType, cfg.ReceiverAuthUsername, cfg.ReceiverAuthPassword = "basic", "pacifica", "sender-"+testsupport.Token()
+	cfg.AdminAuthType, cfg.AdminAuthUsername, cfg.AdminAuthPassword = "basic", "ops", "admin-"+testsupport.Token()
 	if mutate != nil {
 		mutate(&cfg)
 	}
@@ -249,7 +249,7 @@ func (h *harness) get(path string, v any) int {
 // until want ids arrived or the deadline passed.
 func consumeJobs(t *testing.T, cfg Config, want int, within time.Duration) []uuid.UUID {
 	t.Helper()
-	b, err := broker.New(broker.Config{URL: testenv.BrokerURL(t), Exchange: cfg.BrokerExchange,
+	b, err := broker.New(broker.Config{URL: testsupport.BrokerURL(t), Exchange: cfg.BrokerExchange,
 		QueueType: cfg.BrokerQueueType, Queues: []broker.QueueSpec{{Name: cfg.jobsQueue(), DeadLetter: cfg.deadQueue(), DeliveryLimit: cfg.BrokerDeliveryLimit}, {Name: cfg.deadQueue()}}})
 	if err != nil {
 		t.Fatal(err)
@@ -317,11 +317,11 @@ func replaceHost(t *testing.T, raw, host string) string {
 
 func deleteQueues(t *testing.T, mqURL string, cfg Config) {
 	for _, q := range []string{cfg.jobsQueue(), cfg.intakeQueue(), cfg.deadQueue()} {
-		if err := testenv.DeleteQueue(mqURL, q); err != nil {
+		if err := testsupport.DeleteQueue(mqURL, q); err != nil {
 			t.Logf("delete queue %s: %v", q, err)
 		}
 	}
-	if err := testenv.DeleteExchange(mqURL, cfg.BrokerExchange); err != nil {
+	if err := testsupport.DeleteExchange(mqURL, cfg.BrokerExchange); err != nil {
 		t.Logf("delete exchange: %v", err)
 	}
 }

@@ -12,7 +12,7 @@ import (
 
 	amqp "github.com/rabbitmq/amqp091-go"
 
-	"github.com/pacifica/pacifica-dispatcher-go/pkg/internal/testenv"
+	"github.com/pacifica/pacifica-dispatcher-go/pkg/testsupport"
 )
 
 // A jobs queue purged (or a message dead-lettered, or a broker that lost its disk): the
@@ -40,7 +40,7 @@ func TestPurgedQueueIsRepublished(t *testing.T) {
 		n, err := h.svc.store.Backlog(context.Background())
 		return err == nil && n == 0
 	})
-	conn, err := amqp.Dial(testenv.BrokerURL(t))
+	conn, err := amqp.Dial(testsupport.BrokerURL(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pacifica/pacifica-dispatcher-go/pkg/testsupport"
+
 	"github.com/google/uuid"
 
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/jobstore"
@@ -69,7 +71,7 @@ func TestWorkerKilledAfterUploadAcceptedUploadsOnce(t *testing.T) {
 		c.Role = RoleReceiver
 	})
 	s.subscribe(t, h)
-	var log1, log2 syncBuffer
+	var log1, log2 testsupport.SyncBuffer
 	w1 := startWorkerProcess(t, bin, h.cfg, t.TempDir(), &log1)
 	src := s.upload(t, map[string]string{"loose_coupling": ""}, nil)
 	// The first attempt's first get_state hangs: the worker waits there, its upload accepted.

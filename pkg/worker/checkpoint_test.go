@@ -10,20 +10,20 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pacifica/pacifica-dispatcher-go/pkg/internal/testenv"
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/jobstore"
+	"github.com/pacifica/pacifica-dispatcher-go/pkg/testsupport"
 )
 
 // A handler's checkpoint reaches PostgreSQL before SaveCheckpoint returns, survives
 // PostgreSQL being unreachable for a moment, and comes back in the next attempt's Job.
 func TestJobCheckpoints(t *testing.T) {
 	t.Parallel()
-	dbURL := testenv.Schema(t)
+	dbURL := testsupport.Schema(t)
 	u, err := url.Parse(dbURL)
 	if err != nil {
 		t.Fatal(err)
 	}
-	proxy := testenv.NewProxy(t, u.Host)
+	proxy := testsupport.NewProxy(t, u.Host)
 	u.Host = proxy.Addr()
 	ctx := context.Background()
 	store, err := jobstore.Open(ctx, jobstore.Config{URL: u.String(), MaxConns: 4})
@@ -131,12 +131,12 @@ func TestJobCheckpointsInMemory(t *testing.T) {
 // end of the attempt, rescheduled or finished: the next attempt finds it.
 func TestUnsavedCheckpointWrittenWithTheEnd(t *testing.T) {
 	t.Parallel()
-	dbURL := testenv.Schema(t)
+	dbURL := testsupport.Schema(t)
 	u, err := url.Parse(dbURL)
 	if err != nil {
 		t.Fatal(err)
 	}
-	proxy := testenv.NewProxy(t, u.Host)
+	proxy := testsupport.NewProxy(t, u.Host)
 	u.Host = proxy.Addr()
 	ctx := context.Background()
 	store, err := jobstore.Open(ctx, jobstore.Config{URL: u.String(), MaxConns: 4})

@@ -10,8 +10,8 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/pacifica/pacifica-dispatcher-go/pkg/internal/testenv"
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/jobstore"
+	"github.com/pacifica/pacifica-dispatcher-go/pkg/testsupport"
 )
 
 const traceback = "Traceback (most recent call last):\n" +
@@ -77,7 +77,7 @@ func FuzzErrorText(f *testing.F) {
 func TestFinishStoresCleanErrorsAndDataErrorsArePermanent(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	store, err := jobstore.Open(ctx, jobstore.Config{URL: testenv.Schema(t), MaxConns: 4})
+	store, err := jobstore.Open(ctx, jobstore.Config{URL: testsupport.Schema(t), MaxConns: 4})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pacifica/pacifica-dispatcher-go/pkg/internal/testenv"
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/jobstore"
+	"github.com/pacifica/pacifica-dispatcher-go/pkg/testsupport"
 )
 
 // A child's output goes into the job log line by line, each stamped and tagged with its
@@ -66,7 +66,7 @@ func TestOutputLines(t *testing.T) {
 func TestLogReachesTheStoreWhileTheJobRuns(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	store, err := jobstore.Open(ctx, jobstore.Config{URL: testenv.Schema(t), MaxConns: 4})
+	store, err := jobstore.Open(ctx, jobstore.Config{URL: testsupport.Schema(t), MaxConns: 4})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,15 +5,14 @@ package devenv
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/pacifica/pacifica-dispatcher-go/pkg/dsn"
 
 	amqp "github.com/rabbitmq/amqp091-go"
 
@@ -27,34 +26,6 @@ func EnvOr(k, def string) string {
 		return v
 	}
 	return def
-}
-
-// Token returns a short random name part for private schemas and queues.
-func Token() string {
-	var b [5]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
-}
-
-// Redact hides a URL's password.
-func Redact(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "<url>"
-	}
-	return u.Redacted()
-}
-
-// WithSearchPath returns the PostgreSQL URL with search_path set to schema.
-func WithSearchPath(raw, schema string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return raw
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
 }
 
 // WaitReady waits up to 30 s for the dispatcher at base to answer /readyz with 200 and
@@ -168,7 +139,7 @@ func WriteSource(dir string, models ...string) error {
 type Sender struct{ Username, Password string }
 
 // NewSender returns fresh sender credentials.
-func NewSender() Sender { return Sender{Username: "pacifica", Password: "sender-" + Token()} }
+func NewSender() Sender { return Sender{Username: "pacifica", Password: "sender-" + dsn.Token()} }
 
 // Env is the dispatcher's configuration of the credentials.
 func (s Sender) Env() []string {

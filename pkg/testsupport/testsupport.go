@@ -1,5 +1,8 @@
-// Package testenv gives tests isolated access to the real PostgreSQL and RabbitMQ of the
-// machine they run on.
+// Package testsupport is the dispatcher's test-support package: only tests import it (a
+// depguard rule of .golangci.yml keeps it out of the program). It gives tests isolated
+// access to the real PostgreSQL and RabbitMQ of the machine they run on (a schema, queues
+// and an exchange of their own), a TCP proxy that cuts or partitions a connection, and
+// small helpers tests share (SyncBuffer).
 //
 // Tests never mock the database or the broker. When a service is unreachable a test fails;
 // outside CI (CI unset) it is skipped instead, with the reason, so that a developer without
@@ -9,12 +12,10 @@
 // services: postgres://postgres@127.0.0.1:5432/test and amqp://guest:guest@127.0.0.1:5672/.
 // The database of TEST_DATABASE_URL is created (from the server's postgres database) when
 // it does not exist yet.
-package testenv
+package testsupport
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -26,6 +27,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/pacifica/pacifica-dispatcher-go/pkg/dsn"
 )
 
 // DefaultDatabaseURL is the local PostgreSQL used when TEST_DATABASE_URL is unset.
@@ -95,39 +97,30 @@ func Schema(t testing.TB) string {
 	defer cancel()
 	conn, err := pgx.Connect(ctx, base)
 	if err != nil {
-		t.Fatalf("testenv: connect to PostgreSQL: %v", err)
+		t.Fatalf("testsupport: connect to PostgreSQL: %v", err)
 	}
 	defer conn.Close(ctx)
 	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+pgx.Identifier{name}.Sanitize()); err != nil {
-		t.Fatalf("testenv: create schema %s: %v", name, err)
+		t.Fatalf("testsupport: create schema %s: %v", name, err)
 	}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		conn, err := pgx.Connect(ctx, base)
 		if err != nil {
-			t.Logf("testenv: drop schema %s: %v", name, err)
+			t.Logf("testsupport: drop schema %s: %v", name, err)
 			return
 		}
 		defer conn.Close(ctx)
 		if _, err := conn.Exec(ctx, "DROP SCHEMA "+pgx.Identifier{name}.Sanitize()+" CASCADE"); err != nil {
-			t.Logf("testenv: drop schema %s: %v", name, err)
+			t.Logf("testsupport: drop schema %s: %v", name, err)
 		}
 	})
 	return WithSearchPath(base, name)
 }
 
 // WithSearchPath returns rawURL with its connections' search_path set to schema.
-func WithSearchPath(rawURL, schema string) string {
-	u, err := url.Parse(rawURL)
-	if err != nil {
-		return rawURL
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
+func WithSearchPath(rawURL, schema string) string { return dsn.WithSearchPath(rawURL, schema) }
 
 // BrokerURL returns the RabbitMQ URL for tests, after checking that the server accepts TCP
 // connections.
@@ -136,7 +129,7 @@ func BrokerURL(t testing.TB) string {
 	u := getenv("TEST_BROKER_URL", DefaultBrokerURL)
 	pu, err := url.Parse(u)
 	if err != nil {
-		t.Fatalf("testenv: TEST_BROKER_URL %q: %v", u, err)
+		t.Fatalf("testsupport: TEST_BROKER_URL %q: %v", u, err)
 	}
 	host := pu.Host
 	if pu.Port() == "" {
@@ -151,13 +144,7 @@ func BrokerURL(t testing.TB) string {
 }
 
 // Token returns a short random lowercase hex string for unique names (schemas, queues).
-func Token() string {
-	var b [6]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		panic(err)
-	}
-	return hex.EncodeToString(b[:])
-}
+func Token() string { return dsn.Token() }
 
 // InCI reports whether the tests run in CI, where missing services are failures.
 func InCI() bool {
@@ -167,19 +154,11 @@ func InCI() bool {
 
 func unavailable(t testing.TB, what, u string, err error) {
 	t.Helper()
-	msg := fmt.Sprintf("testenv: %s at %s is unreachable: %v", what, redact(u), err)
+	msg := fmt.Sprintf("testsupport: %s at %s is unreachable: %v", what, dsn.Redact(u), err)
 	if InCI() {
 		t.Fatal(msg + " (CI is set: this test needs the real service)")
 	}
 	t.Skip(msg + " (skipped because CI is unset; start the service to run this test)")
-}
-
-func redact(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return raw
-	}
-	return u.Redacted()
 }
 
 func getenv(k, def string) string {

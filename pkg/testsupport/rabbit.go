@@ -1,4 +1,4 @@
-package testenv
+package testsupport
 
 import (
 	"fmt"
@@ -24,12 +24,12 @@ func DeleteExchange(brokerURL, name string) error {
 func withChannel(brokerURL string, f func(*amqp.Channel) error) error {
 	conn, err := amqp.Dial(brokerURL)
 	if err != nil {
-		return fmt.Errorf("testenv: dial RabbitMQ: %w", err)
+		return fmt.Errorf("testsupport: dial RabbitMQ: %w", err)
 	}
 	defer conn.Close()
 	ch, err := conn.Channel()
 	if err != nil {
-		return fmt.Errorf("testenv: open channel: %w", err)
+		return fmt.Errorf("testsupport: open channel: %w", err)
 	}
 	defer ch.Close()
 	return f(ch)

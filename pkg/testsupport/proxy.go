@@ -1,4 +1,4 @@
-package testenv
+package testsupport
 
 import (
 	"io"
@@ -26,7 +26,7 @@ func NewProxy(t testing.TB, target string) *Proxy {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		t.Fatalf("testenv: proxy: %v", err)
+		t.Fatalf("testsupport: proxy: %v", err)
 	}
 	p := &Proxy{target: target, ln: ln, conns: map[net.Conn]struct{}{}, done: make(chan struct{})}
 	p.wg.Add(1)

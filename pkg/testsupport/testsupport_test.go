@@ -1,8 +1,11 @@
-package testenv
+package testsupport
 
 import (
 	"context"
 	"net/url"
+	"os/exec"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -14,7 +17,7 @@ import (
 func TestDatabaseURLCreatesTheDatabase(t *testing.T) {
 	base := DatabaseURL(t)
 	fresh := func() (name, raw string) {
-		name = "testenv_" + Token()
+		name = "testsupport_" + Token()
 		u, err := url.Parse(base)
 		if err != nil {
 			t.Fatal(err)
@@ -62,4 +65,25 @@ func TestDatabaseURLCreatesTheDatabase(t *testing.T) {
 		t.Fatalf("the database made by four at once: %v", err)
 	}
 	_ = conn.Close(ctx)
+}
+
+// The program never depends on the test-support package: no non-test file of the module
+// imports it (the same rule as .golangci.yml's depguard, for machines without the linter).
+func TestOnlyTestsImportTestSupport(t *testing.T) {
+	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}}: {{join .Imports " "}}`, "../../...").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	const self = "github.com/pacifica/pacifica-dispatcher-go/pkg/testsupport"
+	checked := 0
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		pkg, imports, _ := strings.Cut(line, ": ")
+		checked++
+		if pkg != self && slices.Contains(strings.Fields(imports), self) {
+			t.Errorf("%s imports the test-support package outside its tests", pkg)
+		}
+	}
+	if checked < 20 {
+		t.Errorf("only %d packages listed", checked)
+	}
 }
