@@ -18,12 +18,21 @@ import (
 // two still works would refuse deliveries for nothing, and a refused delivery disables the
 // subscription for good. A worker needs both. While draining (SIGTERM) the answer is 503.
 // The body gives each dependency's state.
+//
+// It answers within readyCheckTimeout, whatever the dependencies do: both are asked at once,
+// and one that does not answer in time counts as unavailable. A dependency behind a
+// network partition does not refuse, it hangs: a readiness probe that timed out (one
+// second by default in Kubernetes) would take every receiver out of the Service at once,
+// though RabbitMQ still holds events.
 func (s *Service) readyz(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	ctx, cancel := context.WithTimeout(r.Context(), readyCheckTimeout)
 	defer cancel()
 	out := map[string]string{"postgres": "ok", "rabbitmq": "ok"}
 	pgOK, mqOK := true, true
-	if err := s.store.Ping(ctx); err != nil {
+	pgErr, mqErr := make(chan error, 1), make(chan error, 1)
+	go func() { pgErr <- s.store.Ping(ctx) }()
+	go func() { mqErr <- s.broker.Ping(ctx) }()
+	if err := <-pgErr; err != nil {
 		out["postgres"], pgOK = "unavailable: "+err.Error(), false
 	} else {
 		select {
@@ -32,7 +41,7 @@ func (s *Service) readyz(w http.ResponseWriter, r *http.Request) {
 			out["postgres"], pgOK = "migrations not applied yet", false
 		}
 	}
-	if err := s.broker.Ping(ctx); err != nil {
+	if err := <-mqErr; err != nil {
 		out["rabbitmq"], mqOK = "unavailable: "+err.Error(), false
 	}
 	if s.sandbox != nil {
@@ -57,6 +66,10 @@ func (s *Service) readyz(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, status, out)
 }
+
+// readyCheckTimeout bounds each dependency's check in /readyz: well inside the one-second
+// timeout of a Kubernetes readiness probe.
+const readyCheckTimeout = 500 * time.Millisecond
 
 // listRoutes serves GET /routes: what the service reacts to.
 func (s *Service) listRoutes(w http.ResponseWriter, _ *http.Request) {

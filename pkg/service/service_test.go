@@ -604,6 +604,39 @@ func TestReadyWhileEitherStoreAnswers(t *testing.T) {
 	w.pgProxy.Restore()
 }
 
+// PostgreSQL behind a network partition does not refuse, it hangs. A receiver must still
+// answer /readyz 200 (RabbitMQ holds events) within the one-second timeout of a Kubernetes
+// readiness probe: a probe that times out takes every receiver out of the Service at once,
+// and Pacifica's next delivery fails and disables the subscription. Checked the way a probe
+// checks, a few times over (one answer in time suffices on a loaded machine; a check that
+// waits for PostgreSQL's own timeouts never answers in time).
+func TestReadyWithinAProbeTimeoutWhilePostgresHangs(t *testing.T) {
+	t.Parallel()
+	h := startHarness(t, nil)
+	h.pgProxy.Partition()
+	defer h.pgProxy.Restore()
+	probe := &http.Client{Timeout: time.Second}
+	last := ""
+	defer func() {
+		if t.Failed() {
+			t.Logf("last probe: %s", last)
+		}
+	}()
+	eventually(t, 30*time.Second, "/readyz 200 within a probe's one-second timeout, PostgreSQL partitioned", func() bool {
+		resp, err := probe.Get(h.base + "/readyz")
+		if err != nil {
+			last = err.Error()
+			return false
+		}
+		defer resp.Body.Close()
+		var ready map[string]string
+		_ = json.NewDecoder(resp.Body).Decode(&ready)
+		last = fmt.Sprint(resp.StatusCode, " ", ready)
+		return resp.StatusCode == http.StatusOK && strings.HasPrefix(ready["postgres"], "unavailable") &&
+			strings.Contains(ready["intake"], "RabbitMQ")
+	})
+}
+
 // On SIGTERM a receiver drains: /readyz answers 503 at once while events are still taken,
 // then the listener closes.
 func TestDrainThenStop(t *testing.T) {

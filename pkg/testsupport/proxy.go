@@ -1,7 +1,6 @@
 package testsupport
 
 import (
-	"io"
 	"net"
 	"sync"
 	"testing"
@@ -9,16 +8,19 @@ import (
 
 // Proxy is a TCP proxy on loopback in front of a real service (PostgreSQL, RabbitMQ), so
 // that a test can make the service "go away" for its own connections only: Cut closes every
-// connection and refuses new ones until Restore.
+// connection and refuses new ones until Restore; Partition keeps the connections open but
+// forwards no byte either way (new connections reach nothing), so that clients hang until
+// their own timeouts, until Restore delivers what was held.
 type Proxy struct {
 	target string
 	ln     net.Listener
 
-	mu    sync.Mutex
-	cut   bool
-	conns map[net.Conn]struct{}
-	done  chan struct{}
-	wg    sync.WaitGroup
+	mu     sync.Mutex
+	cut    bool
+	healed chan struct{} // while partitioned: closed by Restore; nil otherwise
+	conns  map[net.Conn]struct{}
+	done   chan struct{}
+	wg     sync.WaitGroup
 }
 
 // NewProxy starts a proxy to target (host:port) on 127.0.0.1, closed when the test ends.
@@ -48,11 +50,31 @@ func (p *Proxy) Cut() {
 	}
 }
 
-// Restore accepts connections again.
+// Partition stops forwarding bytes, in both directions, on every connection, old and new.
+func (p *Proxy) Partition() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.healed == nil {
+		p.healed = make(chan struct{})
+	}
+}
+
+// Restore accepts connections again and ends a partition.
 func (p *Proxy) Restore() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.cut = false
+	if p.healed != nil {
+		close(p.healed)
+		p.healed = nil
+	}
+}
+
+// gate returns nil while bytes flow, or a channel closed when they flow again.
+func (p *Proxy) gate() <-chan struct{} {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.healed
 }
 
 // Close stops the proxy and closes its connections.
@@ -65,6 +87,12 @@ func (p *Proxy) Close() {
 	close(p.done)
 	_ = p.ln.Close()
 	p.Cut()
+	p.mu.Lock()
+	if p.healed != nil {
+		close(p.healed)
+		p.healed = nil
+	}
+	p.mu.Unlock()
 	p.wg.Wait()
 }
 
@@ -100,6 +128,9 @@ func (p *Proxy) accept() {
 			defer p.wg.Done()
 			defer p.untrack(c)
 			defer c.Close()
+			if g := p.gate(); g != nil {
+				<-g // a partition: the new connection reaches nothing until it heals
+			}
 			up, err := net.Dial("tcp", p.target)
 			if err != nil {
 				return
@@ -112,9 +143,29 @@ func (p *Proxy) accept() {
 			defer up.Close()
 			var pipes sync.WaitGroup
 			pipes.Add(2)
-			go func() { defer pipes.Done(); _, _ = io.Copy(up, c); _ = up.Close() }()
-			go func() { defer pipes.Done(); _, _ = io.Copy(c, up); _ = c.Close() }()
+			go func() { defer pipes.Done(); p.pipe(up, c) }()
+			go func() { defer pipes.Done(); p.pipe(c, up) }()
 			pipes.Wait()
 		}()
+	}
+}
+
+// pipe copies src to dst, holding each chunk while partitioned, and closes dst at the end.
+func (p *Proxy) pipe(dst, src net.Conn) {
+	defer dst.Close()
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			if g := p.gate(); g != nil {
+				<-g
+			}
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
 	}
 }
