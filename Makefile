@@ -98,12 +98,18 @@ bench-abuse: ## Only the abuse rows of make bench: the receiver's memory and a s
 bench-pipeline: ## Only the end-to-end rows of make bench, at 1, 2 and 4 workers: jobs/s, latency, peak memory.
 	$(GO) run ./cmd/dispatcher-bench pipeline -jobs 40 -concurrency 1,2,4
 
-# Flags of make chaos, e.g. CHAOS_FLAGS="-events 500 -rate 10".
+# Flags of make chaos and make chaos-harsh, e.g. CHAOS_FLAGS="-events 500 -rate 10";
+# CHAOS_RUNS=5 runs one after the other (one line each and a total at the end).
 CHAOS_FLAGS ?=
+CHAOS_RUNS  ?= 1
 
 .PHONY: chaos
-chaos: build ## Crash and fault run (~3 min): RabbitMQ and PostgreSQL restarted, processes killed, Pacifica failing, under load. Stops this machine's services, so it waits for flock -x /tmp/pacifica-services.lock.
-	flock -x /tmp/pacifica-services.lock $(BIN)/dispatcher-chaos -dispatcher $(BIN)/dispatcher $(CHAOS_FLAGS)
+chaos: build ## Crash and fault run (~3 min) on its own PostgreSQL and RabbitMQ: restarts, SIGKILLs, SIGTERM drains, a subscription disabled by hand, Pacifica failing, under load.
+	$(BIN)/dispatcher-chaos -dispatcher $(BIN)/dispatcher -runs $(CHAOS_RUNS) $(CHAOS_FLAGS)
+
+.PHONY: chaos-harsh
+chaos-harsh: build ## The harsh crash run (~4 min a run): PostgreSQL and RabbitMQ SIGKILLed, the network to PostgreSQL cut and partitioned with workers killed in it.
+	$(BIN)/dispatcher-chaos -dispatcher $(BIN)/dispatcher -harsh -runs $(CHAOS_RUNS) $(CHAOS_FLAGS)
 
 .PHONY: demo
 demo: build ## Run the main job on the sample data, on this machine (see README).

@@ -13,7 +13,7 @@ import (
 	"time"
 )
 
-// fleet runs the dispatcher's processes (one receiver, the workers) as children, each in
+// fleet runs the dispatcher's processes (the receivers, the workers) as children, each in
 // its own process group, and restarts any that ends without being asked to: the harness
 // counts those as service failures.
 type fleet struct {
@@ -153,6 +153,37 @@ func (f *fleet) kill(name string, pause time.Duration) (old, new int, err error)
 		return old, 0, err
 	}
 	return old, np.cmd.Process.Pid, nil
+}
+
+// term sends SIGTERM to the current child of slot name, waits up to limit for it to
+// drain and end (then kills it), and starts a new one in its place. It returns both pids
+// and how long the old one took to end.
+func (f *fleet) term(name string, limit time.Duration) (old, new int, took time.Duration, err error) {
+	p := f.get(name)
+	if p == nil {
+		return 0, 0, 0, fmt.Errorf("no process %s", name)
+	}
+	f.mu.Lock()
+	p.expectExit = true
+	f.mu.Unlock()
+	old = p.cmd.Process.Pid
+	from := time.Now()
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		return old, 0, 0, err
+	}
+	select {
+	case <-p.done:
+	case <-time.After(limit):
+		_ = syscall.Kill(-old, syscall.SIGKILL)
+		<-p.done
+		err = fmt.Errorf("%s (pid %d) did not stop within %s of its SIGTERM: killed", name, old, limit)
+	}
+	took = time.Since(from)
+	np, serr := f.start(name, p.role, p.addr)
+	if serr != nil {
+		return old, 0, took, serr
+	}
+	return old, np.cmd.Process.Pid, took, err
 }
 
 // stopAll sends SIGTERM to every child, waits up to grace, then kills what is left.

@@ -17,6 +17,7 @@ type jobView struct {
 	ID            string `json:"id"`
 	State         string `json:"state"`
 	Route         string `json:"route"`
+	EventID       string `json:"event_id"`
 	Attempts      int    `json:"attempts"`
 	Error         string `json:"error"`
 	TransactionID *int64 `json:"transaction_id"`
@@ -52,30 +53,39 @@ func listJobs(base string) (map[string]jobView, error) {
 	}
 }
 
-// settle waits until every expected job exists and every job is final, or the deadline.
-func settle(ctx context.Context, base string, expected map[string]bool, deadline time.Time, progress func(string)) (map[string]jobView, bool) {
+// settle waits until every expected job exists, every event of events has a job, and
+// every job is final, or the deadline.
+func settle(ctx context.Context, base string, expected, events map[string]bool, deadline time.Time, progress func(string)) (map[string]jobView, bool) {
 	var jobs map[string]jobView
 	last := time.Time{}
 	for {
 		js, err := listJobs(base)
 		if err == nil {
 			jobs = js
-			missing, open := 0, 0
+			missing, open, noJob := 0, 0, 0
 			for id := range expected {
 				if _, ok := jobs[id]; !ok {
 					missing++
 				}
 			}
+			withJob := map[string]bool{}
 			for _, j := range jobs {
 				if !final(j.State) {
 					open++
 				}
+				withJob[j.EventID] = true
 			}
-			if missing == 0 && open == 0 {
+			for ev := range events {
+				if !withJob[ev] {
+					noJob++
+				}
+			}
+			if missing == 0 && open == 0 && noJob == 0 {
 				return jobs, true
 			}
 			if time.Since(last) >= 10*time.Second {
-				progress(fmt.Sprintf("waiting: %d jobs not finished, %d accepted jobs not in the store yet", open, missing))
+				progress(fmt.Sprintf("waiting: %d jobs not finished, %d accepted jobs not in the store yet, %d uploads through the simulator without a job",
+					open, missing, noJob))
 				last = time.Now()
 			}
 		} else if time.Since(last) >= 10*time.Second {

@@ -36,9 +36,10 @@ type failure struct {
 	status int
 }
 
-// sender posts deliveries to the receiver from a number of goroutines, at a steady rate,
-// like a resilient client: a connection error or a 503 is tried again after a pause
-// (Retry-After, at most 5 s), up to maxTries; every failed try is counted.
+// sender posts deliveries to the receivers (through the front door) from a number of
+// goroutines, at a steady rate, like a resilient client: a connection error, the front
+// door's 502 or a 503 is tried again after a pause (Retry-After, at most 5 s), up to
+// maxTries; every failed try is counted.
 type sender struct {
 	url         string
 	auth        devenv.Sender
@@ -167,6 +168,11 @@ func (s *sender) post(ctx context.Context, body []byte) (int, time.Duration, ans
 	if err != nil {
 		return 0, 0, a, err
 	}
+	if resp.StatusCode == http.StatusBadGateway && resp.Header.Get(frontDoorHeader) != "" {
+		// Not the receiver's answer: the front door could not reach one, as a connection
+		// through a Service would fail.
+		return 0, 0, a, errFrontDoor
+	}
 	var ra time.Duration
 	if v, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil {
 		ra = time.Duration(v) * time.Second
@@ -179,10 +185,15 @@ func (s *sender) post(ctx context.Context, body []byte) (int, time.Duration, ans
 	return resp.StatusCode, ra, a, nil
 }
 
+// errFrontDoor is the front door's 502: no receiver answered.
+var errFrontDoor = errors.New("front door: no answer from a receiver")
+
 // connReason names a connection error briefly.
 func connReason(err error) string {
 	var ne net.Error
 	switch {
+	case errors.Is(err, errFrontDoor):
+		return "502 from the front door (no receiver answered)"
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return "connection refused"
 	case errors.Is(err, syscall.ECONNRESET):

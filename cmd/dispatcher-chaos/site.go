@@ -38,7 +38,8 @@ func startSite(ctx context.Context, dir string) (*site, error) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		_ = sim.Serve(sctx, pacificasim.Addrs{Cartd: "127.0.0.1:0", Ingest: "127.0.0.1:0", Metadata: "127.0.0.1:0"})
+		_ = sim.Serve(sctx, pacificasim.Addrs{Cartd: "127.0.0.1:0", Ingest: "127.0.0.1:0", Notifications: "127.0.0.1:0",
+			Metadata: "127.0.0.1:0"})
 	}()
 	stop := func() { cancel(); <-done; _ = sim.Close() }
 	addrs, err := sim.Addrs(ctx)
@@ -48,7 +49,7 @@ func startSite(ctx context.Context, dir string) (*site, error) {
 	}
 	u := addrs.URLs()
 	pc, err := pacifica.New(pacifica.Config{UploadURL: u.Ingest + "/upload", UploadStatusURL: u.Ingest + "/get_state",
-		DownloadURL: u.Cartd, NotificationsURL: "http://127.0.0.1:1", MetadataURL: u.Metadata, CABundle: "True",
+		DownloadURL: u.Cartd, NotificationsURL: u.Notifications, MetadataURL: u.Metadata, CABundle: "True",
 		RequestTimeout: 30 * time.Second, CartTimeout: time.Minute, IngestTimeout: time.Minute})
 	if err != nil {
 		stop()

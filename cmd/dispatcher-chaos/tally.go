@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/pacifica/pacifica-dispatcher-go/cmd/internal/devenv"
+	"github.com/pacifica/pacifica-dispatcher-go/pkg/pacificasim"
 )
 
 // result is what the run found.
@@ -34,10 +35,24 @@ type result struct {
 	wrongTransaction  []string
 	uploadsUnfinished []string // uploads of jobs that did not succeed
 
+	// The receivers' SIGTERM restarts: how many, and the refused deliveries in their
+	// windows (the sender's and notifications').
+	termRestarts int
+	termRefused  []string
+	// The uploads through the simulator, notifications' deliveries and the subscription.
+	sim                      []simUpload
+	loadTried, loadFailed    int
+	deliveries, deliveryFail int
+	reenable                 time.Duration
+	disabledAtEnd            []string
+	whileDisabled            int
+
 	settled                     bool
 	settleTime, sendTime, total time.Duration
 	unexpected                  []string
 	faultErrs                   []error
+	noFaults, harsh             bool
+	ok                          bool
 }
 
 func tally(outcomes []outcome, jobs map[string]jobView, uploads map[string][]upload, c *chaos) *result {
@@ -48,14 +63,11 @@ func tally(outcomes []outcome, jobs map[string]jobView, uploads map[string][]upl
 	accepted := map[int]bool{}
 	expected := map[string]int{} // job id -> distinct event number
 	explain := func(at time.Time, status int, reason string) {
-		kinds := []string{"receiver"}
-		if status == 503 {
-			kinds = []string{"postgres", "rabbitmq"}
-		} else if status != 0 {
-			kinds = nil
-		}
-		if !c.explained(at, kinds, 5*time.Second) {
+		if !c.explained(at, explainers(status), 5*time.Second) {
 			r.unexplained = append(r.unexplained, fmt.Sprintf("%s at %s", reason, at.Format("15:04:05.000")))
+		}
+		if c.explained(at, []string{"receiver-term"}, time.Second) {
+			r.termRefused = append(r.termRefused, fmt.Sprintf("sender: %s at %s", reason, at.Format("15:04:05.000")))
 		}
 	}
 	for _, oc := range outcomes {
@@ -108,7 +120,7 @@ func tally(outcomes []outcome, jobs map[string]jobView, uploads map[string][]upl
 		if j.State == "failed" {
 			r.failedErrors[firstLine(j.Error)]++
 		}
-		if _, ok := expected[id]; !ok {
+		if _, ok := expected[id]; !ok && !strings.HasPrefix(j.EventID, "metadata.ingest.") {
 			r.unanswered++
 		}
 		ups := uploads[id]
@@ -126,6 +138,81 @@ func tally(outcomes []outcome, jobs map[string]jobView, uploads map[string][]upl
 		}
 	}
 	return r
+}
+
+// explainers are the windows that explain a failed delivery of the given status: a
+// connection error (0) or the front door's 502 a receiver killed, a 503 an outage of
+// PostgreSQL or RabbitMQ; nothing else.
+func explainers(status int) []string {
+	switch status {
+	case 0, 502:
+		return []string{"receiver"}
+	case 503:
+		return []string{"postgres", "rabbitmq"}
+	}
+	return nil
+}
+
+// tallyDeliveries counts notifications' deliveries: the failed ones must be explained by
+// a fault, none may fall in a SIGTERM restart; and the subscriptions at the end.
+func (r *result) tallyDeliveries(ds []pacificasim.Delivery, subs []pacificasim.Subscription, c *chaos, snd devenv.Sender) {
+	r.deliveries = len(ds)
+	for _, d := range ds {
+		if d.Error == "" {
+			continue
+		}
+		r.deliveryFail++
+		reason := fmt.Sprintf("notifications' delivery of %s: %d %s", d.EventID, d.Status, firstLine(d.Error))
+		if !c.explained(d.Time, explainers(d.Status), 5*time.Second) {
+			r.unexplained = append(r.unexplained, fmt.Sprintf("%s at %s", reason, d.Time.Format("15:04:05.000")))
+		}
+		if c.explained(d.Time, []string{"receiver-term"}, time.Second) {
+			r.termRefused = append(r.termRefused, fmt.Sprintf("%s at %s", reason, d.Time.Format("15:04:05.000")))
+		}
+	}
+	for _, s := range subs {
+		if s.User == "dispatcher" && s.Deleted == nil && (!s.Active() || !withCredentials(s, snd)) {
+			r.disabledAtEnd = append(r.disabledAtEnd, fmt.Sprintf("%s (active %v, credentials %v)", s.Name, s.Active(), withCredentials(s, snd)))
+		}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	r.reenable = c.reenable
+	for _, w := range c.windows {
+		switch w.what {
+		case "receiver-term":
+			r.termRestarts++
+		case "subscription":
+			for _, u := range r.sim {
+				if !u.created.Before(w.from) && !u.created.After(w.to) {
+					r.whileDisabled++
+				}
+			}
+		}
+	}
+}
+
+// simFigures counts the uploads through the simulator: not delivered by notifications,
+// recovered by catch-up, and those that did not run exactly once.
+func (r *result) simFigures() (undelivered, recovered int, noJob, manyJobs, badResults []string) {
+	for _, u := range r.sim {
+		if !u.delivered {
+			undelivered++
+		}
+		if u.recovered {
+			recovered++
+		}
+		switch {
+		case len(u.jobs) == 0:
+			noJob = append(noJob, fmt.Sprintf("upload %d (%s)", u.tx, u.eventID))
+		case len(u.jobs) > 1:
+			manyJobs = append(manyJobs, fmt.Sprintf("upload %d: jobs %s", u.tx, strings.Join(u.jobs, ", ")))
+		}
+		if u.results != 1 {
+			badResults = append(badResults, fmt.Sprintf("upload %d: %d result transactions", u.tx, u.results))
+		}
+	}
+	return
 }
 
 func hasTx(s []upload, v int64) bool {
@@ -165,6 +252,22 @@ func (r *result) print(w io.Writer, base string, t0 time.Time) {
 	fmt.Fprintf(w, "  succeeded without upload     %6d\n", len(r.succeededNoUpload))
 	fmt.Fprintf(w, "  took more than one attempt   %6d\n", r.multiAttempt)
 	fmt.Fprintf(w, "  lost (accepted, no job)      %6d\n", len(r.lost)+r.noJobAnswers)
+	undelivered, recovered, noJob, manyJobs, badResults := r.simFigures()
+	fmt.Fprintln(w, "uploads through the simulator (ingest, metadata, notifications, subscription, front door)")
+	fmt.Fprintf(w, "  uploaded                     %6d   (%d tried, %d failed at ingest)\n", len(r.sim), r.loadTried, r.loadFailed)
+	fmt.Fprintf(w, "  made while disabled by hand  %6d\n", r.whileDisabled)
+	fmt.Fprintf(w, "  not delivered by notificatns %6d   (%d deliveries, %d failed)\n", undelivered, r.deliveries, r.deliveryFail)
+	fmt.Fprintf(w, "  recovered by catch-up        %6d\n", recovered)
+	fmt.Fprintf(w, "  without a job / with several %6d / %d\n", len(noJob), len(manyJobs))
+	fmt.Fprintf(w, "  not exactly one result       %6d\n", len(badResults))
+	fmt.Fprintln(w, "receivers and subscription")
+	fmt.Fprintf(w, "  SIGTERM restarts             %6d   refused deliveries in them: %d\n", r.termRestarts, len(r.termRefused))
+	switch {
+	case r.reenable > 0:
+		fmt.Fprintf(w, "  re-enabled by the watchdog   %7.1fs after the PUT (SUBSCRIPTION_CHECK_INTERVAL=%s)\n", r.reenable.Seconds(), checkInterval)
+	case r.reenable < 0:
+		fmt.Fprintf(w, "  re-enabled by the watchdog      never\n")
+	}
 	fmt.Fprintln(w, "time")
 	fmt.Fprintf(w, "  sending                      %7.1fs\n", r.sendTime.Seconds())
 	fmt.Fprintf(w, "  settle after the last answer %7.1fs\n", r.settleTime.Seconds())
@@ -226,6 +329,21 @@ func (r *result) print(w io.Writer, base string, t0 time.Time) {
 	for _, l := range listSome("uploaded but did not succeed", r.uploadsUnfinished) {
 		fmt.Fprintln(w, l)
 	}
+	for _, l := range listSome("refused during a SIGTERM restart", r.termRefused) {
+		fmt.Fprintln(w, l)
+	}
+	for _, l := range listSome("upload without a job", noJob) {
+		fmt.Fprintln(w, l)
+	}
+	for _, l := range listSome("upload with several jobs", manyJobs) {
+		fmt.Fprintln(w, l)
+	}
+	for _, l := range listSome("upload not run once", badResults) {
+		fmt.Fprintln(w, l)
+	}
+	for _, l := range listSome("subscription not enabled at the end", r.disabledAtEnd) {
+		fmt.Fprintln(w, l)
+	}
 	for _, u := range r.unexpected {
 		fmt.Fprintln(w, "process:", u)
 	}
@@ -247,7 +365,8 @@ func listSome(what string, items []string) []string {
 }
 
 func (r *result) verdict(w io.Writer, o options) bool {
-	return printVerdict(w, []expectation{
+	undelivered, recovered, noJob, manyJobs, badResults := r.simFigures()
+	exps := []expectation{
 		{len(r.lost) == 0 && r.noJobAnswers == 0 && r.inconsistent == 0,
 			fmt.Sprintf("no accepted event lost (%d lost, %d answers naming no job, %d events answered with different jobs)",
 				len(r.lost), r.noJobAnswers, r.inconsistent)},
@@ -261,5 +380,41 @@ func (r *result) verdict(w io.Writer, o options) bool {
 				len(r.succeededNoUpload), len(r.wrongTransaction), len(r.uploadsUnfinished))},
 		{len(r.unexpected) == 0, fmt.Sprintf("no dispatcher process ended by itself (%d)", len(r.unexpected))},
 		{len(r.faultErrs) == 0, fmt.Sprintf("every fault was applied (%d errors)", len(r.faultErrs))},
-	})
+		{len(r.sim) > 0 && len(noJob) == 0 && len(manyJobs) == 0 && len(badResults) == 0,
+			fmt.Sprintf("every upload through the simulator ran once: one job, one result (%d uploads, %d made while the subscription was disabled, %d not delivered by notifications, %d recovered by catch-up; %d without a job, %d with several, %d without exactly one result)",
+				len(r.sim), r.whileDisabled, undelivered, recovered, len(noJob), len(manyJobs), len(badResults))},
+		{len(r.disabledAtEnd) == 0, fmt.Sprintf("every subscription enabled, with its credentials, at the end (%d not; notifications disabled one on %d failed deliveries)",
+			len(r.disabledAtEnd), r.deliveryFail)},
+	}
+	if !r.noFaults {
+		exps = append(exps,
+			expectation{r.termRestarts > 0 && len(r.termRefused) == 0,
+				fmt.Sprintf("no delivery refused during the receivers' SIGTERM restarts (%d restarts, %d refused)", r.termRestarts, len(r.termRefused))},
+			expectation{r.reenable > 0 && r.reenable <= 5*checkInterval,
+				fmt.Sprintf("the subscription disabled by hand re-enabled by the watchdog with its credentials within %s (%s)",
+					5*checkInterval, reenableText(r.reenable))})
+	}
+	return printVerdict(w, exps)
+}
+
+func reenableText(d time.Duration) string {
+	switch {
+	case d < 0:
+		return "never"
+	case d == 0:
+		return "not played"
+	}
+	return fmt.Sprintf("took %.1fs", d.Seconds())
+}
+
+// line is the run's one-line summary, for -runs.
+func (r *result) line() string {
+	_, recovered, noJob, manyJobs, badResults := r.simFigures()
+	verdict := "ok"
+	if !r.ok {
+		verdict = "FAIL"
+	}
+	return fmt.Sprintf("%-4s duplicated uploads %d, lost %d, stuck %d, unexplained %d, refused in SIGTERM restarts %d, re-enabled %s, uploads through the simulator %d (recovered by catch-up %d, not run once %d), %.0fs",
+		verdict, len(r.duplicated), len(r.lost)+r.noJobAnswers, r.notFinished, len(r.unexplained), len(r.termRefused),
+		reenableText(r.reenable), len(r.sim), recovered, len(noJob)+len(manyJobs)+len(badResults), r.total.Seconds())
 }

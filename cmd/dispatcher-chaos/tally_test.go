@@ -6,6 +6,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pacifica/pacifica-dispatcher-go/cmd/internal/devenv"
+	"github.com/pacifica/pacifica-dispatcher-go/pkg/pacificasim"
 )
 
 func TestPlanResendsEachDuplicateAfterItsOriginal(t *testing.T) {
@@ -91,6 +94,52 @@ func TestTallyFindsLostDuplicatedAndUnexplained(t *testing.T) {
 		t.Errorf("the verdict passes a run with a lost job:\n%s", out.String())
 	}
 	for _, want := range []string{"FAIL no accepted event lost (1 lost", "FAIL no job uploaded twice (1)", "FAIL every non-2xx"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("verdict lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+// A refused delivery while a receiver was killed (SIGKILL) is explained; one during a
+// receiver's SIGTERM restart is not, and is counted against the drain, whether the sender
+// or notifications saw it. An upload through the simulator without exactly one job and one
+// result fails the verdict.
+func TestTallySigtermRestartsExplainNothing(t *testing.T) {
+	t0 := time.Now()
+	c := &chaos{windows: []window{
+		{what: "receiver", from: t0, to: t0.Add(2 * time.Second)},
+		{what: "receiver-term", from: t0.Add(20 * time.Second), to: t0.Add(25 * time.Second)},
+	}, reenable: 700 * time.Millisecond}
+	refused := func(at time.Time) outcome {
+		return outcome{d: delivery{n: 1}, status: 202, heldIn: "postgres", jobs: []string{"j1"}, at: at,
+			retries: []failure{{at: at, reason: "502 from the front door (no receiver answered)"}}}
+	}
+	one := int64(10)
+	jobs := map[string]jobView{"j1": {ID: "j1", State: "succeeded", Attempts: 1, TransactionID: &one}}
+	r := tally([]outcome{refused(t0.Add(time.Second)), refused(t0.Add(22 * time.Second))}, jobs,
+		map[string][]upload{"j1": {{tx: 10, stored: t0}}}, c)
+	r.sim = []simUpload{
+		{tx: 100, eventID: "metadata.ingest.100", delivered: true, jobs: []string{"a"}, results: 1},
+		{tx: 101, eventID: "metadata.ingest.101", recovered: true, jobs: []string{"b"}, results: 2},
+	}
+	r.tallyDeliveries([]pacificasim.Delivery{
+		{EventID: "metadata.ingest.7", Status: 502, Error: "front door", Time: t0.Add(time.Second)},
+		{EventID: "metadata.ingest.8", Status: 502, Error: "front door", Time: t0.Add(23 * time.Second)},
+	}, nil, c, devenv.Sender{})
+	if len(r.unexplained) != 2 || len(r.termRefused) != 2 || r.termRestarts != 1 {
+		t.Errorf("unexplained %v, refused in SIGTERM restarts %v (%d restarts): want the sender's and notifications' at 22-23 s in both",
+			r.unexplained, r.termRefused, r.termRestarts)
+	}
+	undelivered, recovered, noJob, manyJobs, bad := r.simFigures()
+	if undelivered != 1 || recovered != 1 || len(noJob) != 0 || len(manyJobs) != 0 || len(bad) != 1 {
+		t.Errorf("undelivered %d, recovered %d, no job %v, several %v, not one result %v", undelivered, recovered, noJob, manyJobs, bad)
+	}
+	var out bytes.Buffer
+	if r.verdict(&out, options{settle: time.Minute}) {
+		t.Errorf("the verdict passes:\n%s", out.String())
+	}
+	for _, want := range []string{"FAIL no delivery refused during the receivers' SIGTERM restarts (1 restarts, 2 refused)",
+		"FAIL every upload through the simulator ran once", "ok   the subscription disabled by hand re-enabled"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("verdict lacks %q:\n%s", want, out.String())
 		}
