@@ -62,7 +62,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.lease, "lease", 3*time.Second, "JOB_LEASE of the workers")
 	fs.DurationVar(&o.gap, "gap", 3*time.Second, "pause between two faults")
 	fs.DurationVar(&o.hold, "hold", 6*time.Second, "how long RabbitMQ stays stopped, the network to PostgreSQL broken, and a simulated fault lasts")
-	fs.DurationVar(&o.settle, "settle", 3*time.Minute, "longest wait, after the last delivery, for every job to finish")
+	fs.DurationVar(&o.settle, "settle", 5*time.Minute, "longest wait, after the last delivery, for every job to finish (a limit, not a pause)")
 	fs.DurationVar(&o.uploadEvery, "upload-every", 500*time.Millisecond, "one upload through the simulator this often, while the faults play")
 	fs.StringVar(&o.route, "route", "script", "jobs to run: script (a tiny shell script) or proxymod (Python models, slower)")
 	fs.StringVar(&o.dispatcher, "dispatcher", "", "the dispatcher binary (default: go build ./cmd/dispatcher into the run's directory)")
