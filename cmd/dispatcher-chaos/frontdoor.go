@@ -143,10 +143,11 @@ func (f *frontDoor) waitReady(backend string, limit time.Duration) bool {
 	return false
 }
 
-// removalTime is the longest a backend that stopped being ready keeps getting requests:
-// failThreshold probes, each up to its one-second timeout, one period apart.
-func (f *frontDoor) removalTime() time.Duration {
-	return time.Duration(f.failThreshold) * (f.period + time.Second)
+// removalTime is the longest a backend that stopped being ready keeps getting requests
+// from a front door probing every period: failThreshold probes, each up to its one-second
+// timeout, one period apart.
+func removalTime(period time.Duration, failThreshold int) time.Duration {
+	return time.Duration(failThreshold) * (period + time.Second)
 }
 
 func (f *frontDoor) close() {

@@ -85,7 +85,8 @@ func chaosRun(ctx context.Context, o options, dir string, out io.Writer) (*resul
 	// Catch-up looks CATCHUP_MARGIN behind its first start: the sources must be older.
 	pause(ctx, catchUpMargin+time.Second)
 
-	drain := (time.Duration(probeFailures)*(probePeriod+time.Second) + time.Second).Round(100 * time.Millisecond)
+	// DRAIN_TIMEOUT: longer than the front door may take to stop sending to a receiver.
+	drain := removalTime(probePeriod, probeFailures) + time.Second
 	env, err := childEnv(o, dir, bin, schema, prefix, st, svc, drain)
 	if err != nil {
 		return nil, err
