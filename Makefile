@@ -104,11 +104,11 @@ CHAOS_FLAGS ?=
 CHAOS_RUNS  ?= 1
 
 .PHONY: chaos
-chaos: build ## Crash and fault run (~3 min) on its own PostgreSQL and RabbitMQ: restarts, SIGKILLs, SIGTERM drains, a subscription disabled by hand, Pacifica failing, under load.
+chaos: build ## Crash and fault run (~4-6 min) on its own PostgreSQL and RabbitMQ: restarts, SIGKILLs, SIGTERM drains, a subscription disabled by hand, Pacifica failing, under load.
 	$(BIN)/dispatcher-chaos -dispatcher $(BIN)/dispatcher -runs $(CHAOS_RUNS) $(CHAOS_FLAGS)
 
 .PHONY: chaos-harsh
-chaos-harsh: build ## The harsh crash run (~4 min a run): PostgreSQL and RabbitMQ SIGKILLed, the network to PostgreSQL cut and partitioned with workers killed in it.
+chaos-harsh: build ## The harsh crash run (~7 min a run): PostgreSQL and RabbitMQ SIGKILLed, the network to PostgreSQL cut and partitioned with workers killed in it.
 	$(BIN)/dispatcher-chaos -dispatcher $(BIN)/dispatcher -harsh -runs $(CHAOS_RUNS) $(CHAOS_FLAGS)
 
 .PHONY: demo
