@@ -117,12 +117,23 @@ func (f *fleet) start(name, role, addr string) (*proc, error) {
 		stopping := f.stopping
 		f.mu.Unlock()
 		if !stopping {
-			if _, err := f.start(name, role, addr); err != nil {
+			if _, err := f.start(name, role, restartAddr(role, addr)); err != nil {
 				f.log("restart %s: %v", name, err)
 			}
 		}
 	}()
 	return p, nil
+}
+
+// restartAddr is where a restarted process listens: a receiver on its address (the front
+// door knows it), a worker on a fresh port. The ports are picked free, then bound by the
+// child: meanwhile another socket (an outgoing connection's ephemeral port) may take one,
+// and a worker restarted on it would fail to bind for ever.
+func restartAddr(role, addr string) string {
+	if role == "worker" {
+		return ""
+	}
+	return addr
 }
 
 // get returns the current child of slot name.
@@ -148,7 +159,7 @@ func (f *fleet) kill(name string, pause time.Duration) (old, new int, err error)
 	}
 	<-p.done
 	time.Sleep(pause)
-	np, err := f.start(name, p.role, p.addr)
+	np, err := f.start(name, p.role, restartAddr(p.role, p.addr))
 	if err != nil {
 		return old, 0, err
 	}
