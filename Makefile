@@ -30,9 +30,18 @@ build: ## Build the binaries into bin/ (dispatcher, pacifica-sim).
 	$(GO) build -o $(BIN)/ ./cmd/...
 
 .PHONY: test
-test: ## Run all tests with the race detector (needs the local PostgreSQL and RabbitMQ); ends with the skipped tests and why.
+test: test-rules ## Run all tests with the race detector (needs the local PostgreSQL and RabbitMQ), and test-rules; ends with the skipped tests and why.
 	$(GO) vet $(PKGS)
 	$(GO) run ./cmd/internal/testsummary $(GO) test -json -race -count=1 -timeout 20m $(PKGS)
+
+.PHONY: test-rules
+test-rules: ## Check the Prometheus alert rules and run their unit tests with promtool (Debian package prometheus; required in CI).
+	@if ! command -v promtool >/dev/null 2>&1; then \
+	  case "$${CI:-}" in ""|0|false) echo "promtool is not installed: alert rules not checked (apt-get install prometheus)"; exit 0;; \
+	  *) echo "promtool is not installed (apt-get install prometheus): CI checks the alert rules"; exit 1;; esac; \
+	fi
+	promtool check rules deploy/prometheus/alerts.yml
+	promtool test rules deploy/prometheus/alerts_test.yml
 
 .PHONY: test-short
 test-short: ## Run the tests in short mode (smaller sizes), without the race detector.

@@ -14,7 +14,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	m := &metrics{
 		published: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "dispatcher_broker_publishes_total",
-			Help: "Messages published to RabbitMQ, by result (ok, nack, error, unavailable).",
+			Help: "Messages published to RabbitMQ, by result (ok, nack, unroutable, error, unavailable).",
 		}, []string{"result"}),
 		latency: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "dispatcher_broker_publish_confirm_seconds",
@@ -33,6 +33,13 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "dispatcher_broker_deliveries_total",
 			Help: "Messages consumed, by disposition (ack, requeue, reject).",
 		}, []string{"disposition"}),
+	}
+	// Every result and disposition is exported from the start, at zero.
+	for _, r := range []string{"ok", "nack", "unroutable", "error", "unavailable"} {
+		m.published.WithLabelValues(r)
+	}
+	for _, d := range []string{"ack", "requeue", "reject"} {
+		m.consumed.WithLabelValues(d)
 	}
 	if reg != nil {
 		reg.MustRegister(m.published, m.latency, m.connected, m.reconnects, m.consumed)

@@ -113,6 +113,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Age of catch-up's cursor: how far behind Pacifica's newest transaction it has looked.",
 		}),
 	}
+	for _, r := range []string{"ok", "error", "locked"} {
+		m.passes.WithLabelValues(r)
+	}
 	if reg != nil {
 		reg.MustRegister(m.recovered, m.passes, m.lag)
 	}

@@ -57,6 +57,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128},
 		}),
 	}
+	m.accepted.WithLabelValues(string(InStore))
+	m.accepted.WithLabelValues(string(InBroker))
 	if reg != nil {
 		reg.MustRegister(m.accepted, m.refused, m.recovered, m.relayed, m.publishDeferred, m.deadLettered, m.groupSize, m.unstranded, m.deadLetters)
 	}

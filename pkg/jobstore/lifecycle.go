@@ -419,10 +419,13 @@ func (s *Store) foldCounts(ctx context.Context) error {
 	return nil
 }
 
-// Backlog returns the number of queued jobs not yet on the broker.
+// Backlog returns the number of queued jobs that should be on the broker and are not: their
+// time has come and they are not published (the outbox relay's work). Jobs waiting out a
+// retry delay are not counted (see Waiting).
 func (s *Store) Backlog(ctx context.Context) (int64, error) {
 	var n int64
-	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM jobs WHERE state = 'queued' AND NOT published`).Scan(&n); err != nil {
+	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM jobs
+		WHERE state = 'queued' AND NOT published AND next_attempt_at <= now()`).Scan(&n); err != nil {
 		return 0, fmt.Errorf("jobstore: outbox backlog: %w", err)
 	}
 	return n, nil

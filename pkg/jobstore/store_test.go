@@ -251,8 +251,23 @@ func TestLifecycle(t *testing.T) {
 	if _, err := s.Claim(ctx, id, "w1", time.Minute); !errors.Is(err, ErrNotClaimable) {
 		t.Errorf("claimed before next_attempt_at: %v", err)
 	}
-	if _, err := s.pool.Exec(ctx, "UPDATE jobs SET next_attempt_at = now() WHERE id = $1", id); err != nil {
+	// Waiting out its delay, it is not in the outbox's backlog (nothing is late) but counted
+	// as waiting for a retry.
+	if n, err := s.Backlog(ctx); err != nil || n != 0 {
+		t.Errorf("backlog %d, %v with the only job waiting for its retry", n, err)
+	}
+	if w, err := s.Waiting(ctx); err != nil || w.Retry != 1 || w.Oldest != 0 {
+		t.Errorf("Waiting = %+v, %v; want 1 waiting for a retry, none due", w, err)
+	}
+	if _, err := s.pool.Exec(ctx, "UPDATE jobs SET next_attempt_at = now() - interval '1 minute' WHERE id = $1", id); err != nil {
 		t.Fatal(err)
+	}
+	// Its time came a minute ago: it should be on the broker and is not.
+	if n, err := s.Backlog(ctx); err != nil || n != 1 {
+		t.Errorf("backlog %d, %v with the job due and not published", n, err)
+	}
+	if w, err := s.Waiting(ctx); err != nil || w.Retry != 0 || w.Oldest < time.Minute {
+		t.Errorf("Waiting = %+v, %v; want none waiting for a retry, the oldest due for a minute or more", w, err)
 	}
 	j, err = s.Claim(ctx, id, "w2", time.Minute)
 	if err != nil || j.Attempts != 2 {

@@ -15,10 +15,13 @@ const (
 	outcomeUnauthorized = "unauthorized"
 )
 
+// ingestType is the type of the events of Pacifica's uploads, those the routes act on.
+const ingestType = "org.pacifica.metadata.ingest"
+
 // knownTypes bounds the "type" label: any other event type counts as "other", so that a
 // sender cannot grow the metric without limit.
 var knownTypes = map[string]bool{
-	"org.pacifica.metadata.ingest":    true,
+	ingestType:                        true,
 	"org.pacifica.metadata.orm":       true,
 	"org.pacifica.metadata.doientry":  true,
 	"org.pacifica.metadata.doiupdate": true,
@@ -35,6 +38,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Name: "dispatcher_events_received_total",
 		Help: "Events delivered to the receiver, by event type and outcome.",
 	}, []string{"type", "outcome"})}
+	// Every outcome of Pacifica's upload events is exported from the start, at zero, so that
+	// a rate of refusals or rejections has a series to read before the first one.
+	for _, o := range []string{outcomeAccepted, outcomeDuplicate, outcomeUnrouted, outcomeInvalid, outcomeRefused,
+		outcomeMalformed, outcomeTooLarge, outcomeUnsupported, outcomeUnauthorized} {
+		m.received.WithLabelValues(ingestType, o)
+	}
 	if reg != nil {
 		reg.MustRegister(m.received)
 	}

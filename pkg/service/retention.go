@@ -41,6 +41,8 @@ func newRetentionMetric(reg prometheus.Registerer) *prometheus.CounterVec {
 		Name: "dispatcher_retention_deleted_total",
 		Help: "Rows deleted because they passed RETENTION (or RETENTION_FAILED): jobs, events.",
 	}, []string{"what"})
+	c.WithLabelValues("jobs")
+	c.WithLabelValues("events")
 	reg.MustRegister(c)
 	return c
 }

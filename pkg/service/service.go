@@ -177,7 +177,7 @@ func New(ctx context.Context, cfg Config, opts Options) (*Service, error) {
 			s.close()
 			return nil, err
 		}
-		s.notifications, s.watch = pc.Notifications, newWatchMetrics(s.reg)
+		s.notifications, s.watch = pc.Notifications, newWatchMetrics(s.reg, s.routes)
 	}
 
 	if cfg.Role != RoleReceiver {
@@ -240,7 +240,10 @@ func (s *Service) routesHTTP() (http.Handler, error) {
 	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.Handle("GET /routes", api.ReadOnly(http.HandlerFunc(s.listRoutes)))
 	mux.Handle("GET /openapi.json", openapi.Handler())
-	s.reg.MustRegister(counts)
+	s.reg.MustRegister(counts, newWaitingCollector(s.store, s.log))
+	if s.cfg.Role != RoleWorker {
+		s.reg.MustRegister(newDurableCollector(s))
+	}
 	var access *slog.Logger
 	if s.cfg.AccessLog {
 		access = s.log.With("component", "access")

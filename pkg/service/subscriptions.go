@@ -43,7 +43,10 @@ type watchMetrics struct {
 	checks    *prometheus.CounterVec
 }
 
-func newWatchMetrics(reg prometheus.Registerer) *watchMetrics {
+// newWatchMetrics creates the watchdog's metrics, its counters at zero for every route
+// and result. dispatcher_subscription_enabled is not: a route's state is unknown until the
+// first check says it.
+func newWatchMetrics(reg prometheus.Registerer, routes *route.Table) *watchMetrics {
 	m := &watchMetrics{
 		enabled: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "dispatcher_subscription_enabled",
@@ -58,6 +61,11 @@ func newWatchMetrics(reg prometheus.Registerer) *watchMetrics {
 			Help: "Checks of the subscriptions by the watchdog, by result (ok, error).",
 		}, []string{"result"}),
 	}
+	for _, r := range routes.Routes() {
+		m.reenabled.WithLabelValues(r.Name)
+	}
+	m.checks.WithLabelValues("ok")
+	m.checks.WithLabelValues("error")
 	reg.MustRegister(m.enabled, m.reenabled, m.checks)
 	return m
 }

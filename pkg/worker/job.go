@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/event"
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/jobstore"
@@ -53,8 +54,10 @@ type Job struct {
 	unsaved map[string]bool
 	// save writes a checkpoint to the job store; nil keeps checkpoints in memory only.
 	save func(ctx context.Context, name string, value json.RawMessage) error
-	// compute is the worker's semaphore of jobs computing (nil: no limit).
-	compute chan struct{}
+	// compute is the worker's semaphore of jobs computing (nil: no limit), and computing
+	// the gauge of the slots taken.
+	compute   chan struct{}
+	computing prometheus.Gauge
 }
 
 // Compute waits for one of the worker's compute slots (COMPUTE_CONCURRENCY) and returns
@@ -70,8 +73,18 @@ func (j *Job) Compute(ctx context.Context) (release func(), err error) {
 	case <-ctx.Done():
 		return nil, context.Cause(ctx)
 	}
+	if j.computing != nil {
+		j.computing.Inc()
+	}
 	var once sync.Once
-	return func() { once.Do(func() { <-j.compute }) }, nil
+	return func() {
+		once.Do(func() {
+			<-j.compute
+			if j.computing != nil {
+				j.computing.Dec()
+			}
+		})
+	}, nil
 }
 
 // Logf adds a line to the job's log, whose tail is kept with the job in the job store.
@@ -95,6 +108,9 @@ func (w *Worker) newJob(j jobstore.Job) *Job {
 	job := &Job{ID: j.ID, Route: j.Route, Attempt: j.Attempts, MaxAttempts: j.MaxAttempts, Logger: log,
 		checkpoints: maps.Clone(j.Checkpoints), compute: w.compute}
 	job.log.full = make(chan struct{}, 1)
+	if w.cfg.Metrics != nil {
+		job.computing = w.cfg.Metrics.computing
+	}
 	job.save = func(ctx context.Context, name string, value json.RawMessage) error {
 		return w.saveCheckpoint(ctx, job, name, value)
 	}

@@ -150,6 +150,7 @@ func New(cfg Config) (*Worker, error) {
 	}
 	w := &Worker{cfg: cfg, slots: make(chan struct{}, cfg.Concurrency), compute: make(chan struct{}, cfg.ComputeConcurrency)}
 	w.jobsCtx, w.cancelJobs = context.WithCancelCause(context.Background())
+	cfg.Metrics.start(cfg)
 	return w, nil
 }
 
