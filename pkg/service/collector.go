@@ -40,7 +40,7 @@ func newStoreCollector(store *jobstore.Store, log *slog.Logger) *storeCollector 
 		jobs: prometheus.NewDesc("dispatcher_jobs",
 			"Jobs in the job store, by route and state (refreshed at most every 10s).", []string{"route", "state"}, nil),
 		backlog: prometheus.NewDesc("dispatcher_outbox_backlog",
-			"Queued jobs not yet published to RabbitMQ.", nil, nil),
+			"Queued jobs whose time has come and that are not on RabbitMQ yet (those waiting out a retry delay are dispatcher_jobs_retry_waiting).", nil, nil),
 		up: prometheus.NewDesc("dispatcher_jobstore_up",
 			"1 when the last count of the job store succeeded.", nil, nil),
 	}
