@@ -16,7 +16,7 @@ import (
 
 	"sigs.k8s.io/yaml"
 
-	"github.com/pacifica/pacifica-dispatcher-go/pkg/internal/testenv"
+	"github.com/pacifica/pacifica-dispatcher-go/pkg/testsupport"
 )
 
 // The dashboard and the alert rules shipped in deploy/, read by the tests below.
@@ -205,7 +205,7 @@ func TestDashboardAndAlertsParse(t *testing.T) {
 	t.Parallel()
 	promtool, err := exec.LookPath("promtool")
 	if err != nil {
-		if testenv.InCI() {
+		if testsupport.InCI() {
 			t.Fatal("promtool is needed (apt-get install prometheus): ", err)
 		}
 		t.Skip("promtool is not installed (apt-get install prometheus); CI runs this test")
