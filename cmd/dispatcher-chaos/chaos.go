@@ -225,9 +225,9 @@ func (c *chaos) postgresKill(context.Context) error {
 func (c *chaos) pgOutage(how string, workers ...string) func(context.Context) error {
 	return func(ctx context.Context) error {
 		from := time.Now()
-		set := c.svc.pg.setCut
+		set := c.svc.pg.SetCut
 		if how == "partition" {
-			set = c.svc.pg.setPartition
+			set = c.svc.pg.SetPartition
 		}
 		set(true)
 		c.log("PostgreSQL network %s for %s", map[string]string{"cut": "cut (connections closed, new ones refused)",

@@ -16,6 +16,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/pacifica/pacifica-dispatcher-go/pkg/netsim"
 )
 
 // services are the run's own PostgreSQL cluster and RabbitMQ node: created in the run's
@@ -30,7 +32,7 @@ type services struct {
 	pgBin, pgData string
 	pgPort        int
 	pgUser        string // the system user PostgreSQL runs as ("" : this process's)
-	pg            *tcpProxy
+	pg            *netsim.Proxy
 
 	rmqBin         string // the directory of rabbitmq-server and rabbitmqctl
 	node           string
@@ -149,11 +151,11 @@ func (s *services) initPostgres(ctx context.Context) error {
 	if err := s.pgStart(); err != nil {
 		return err
 	}
-	s.pg, err = newTCPProxy(fmt.Sprintf("127.0.0.1:%d", s.pgPort))
+	s.pg, err = netsim.NewProxy(fmt.Sprintf("127.0.0.1:%d", s.pgPort))
 	if err != nil {
 		return err
 	}
-	s.log("PostgreSQL: own cluster in %s on port %d (the dispatcher goes through a proxy on %s)", s.pgData, s.pgPort, s.pg.addr())
+	s.log("PostgreSQL: own cluster in %s on port %d (the dispatcher goes through a proxy on %s)", s.pgData, s.pgPort, s.pg.Addr())
 	return nil
 }
 
@@ -199,7 +201,7 @@ func (s *services) pgKill() (int, error) {
 func (s *services) pgURL(proxied bool) string {
 	addr := fmt.Sprintf("127.0.0.1:%d", s.pgPort)
 	if proxied {
-		addr = s.pg.addr()
+		addr = s.pg.Addr()
 	}
 	return "postgres://postgres@" + addr + "/postgres?sslmode=disable"
 }
@@ -331,7 +333,7 @@ func (s *services) restore() []string {
 // close stops both and the proxy (the directory goes with the run's).
 func (s *services) close() {
 	if s.pg != nil {
-		s.pg.close()
+		s.pg.Close()
 	}
 	if s.rmqStartedOnce {
 		if err := s.rabbitctl(time.Minute, "stop"); err != nil {

@@ -1,4 +1,4 @@
-package main
+package netsim
 
 import (
 	"bufio"
@@ -52,13 +52,13 @@ func roundTrip(c net.Conn, r *bufio.Reader, msg string, wait time.Duration) (str
 // until restored; a partition answers nothing (the client times out) yet keeps the
 // connection, and what was sent meanwhile arrives once it heals.
 func TestProxyCutAndPartition(t *testing.T) {
-	p, err := newTCPProxy(echoServer(t))
+	p, err := NewProxy(echoServer(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(p.close)
+	t.Cleanup(p.Close)
 
-	c, err := net.Dial("tcp", p.addr())
+	c, err := net.Dial("tcp", p.Addr())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,20 +67,20 @@ func TestProxyCutAndPartition(t *testing.T) {
 		t.Fatalf("through the proxy: %q, %v", got, err)
 	}
 
-	p.setCut(true)
+	p.SetCut(true)
 	if _, err := roundTrip(c, r, "two", 10*time.Second); err == nil {
 		t.Error("a connection open before the cut still answers")
 	}
 	c.Close()
-	if c2, err := net.Dial("tcp", p.addr()); err == nil {
+	if c2, err := net.Dial("tcp", p.Addr()); err == nil {
 		if _, err := roundTrip(c2, bufio.NewReader(c2), "three", 10*time.Second); err == nil {
 			t.Error("a new connection during the cut answers")
 		}
 		c2.Close()
 	}
-	p.setCut(false)
+	p.SetCut(false)
 
-	c, err = net.Dial("tcp", p.addr())
+	c, err = net.Dial("tcp", p.Addr())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,12 +90,12 @@ func TestProxyCutAndPartition(t *testing.T) {
 		t.Fatalf("after the cut: %q, %v", got, err)
 	}
 
-	p.setPartition(true)
+	p.SetPartition(true)
 	_, err = roundTrip(c, r, "five", 300*time.Millisecond)
 	if ne, ok := err.(net.Error); !ok || !ne.Timeout() {
 		t.Fatalf("during the partition: %v, want a timeout", err)
 	}
-	p.setPartition(false)
+	p.SetPartition(false)
 	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
 	if got, err := r.ReadString('\n'); err != nil || got != "five\n" {
 		t.Fatalf("after the partition, the held line: %q, %v", got, err)

@@ -1,4 +1,7 @@
-package main
+// Package netsim stands in for a network that fails: a TCP proxy in front of a service
+// (PostgreSQL, RabbitMQ) that cuts or partitions the connections going through it, without
+// touching the service. The tests (through pkg/testsupport) and make chaos use it.
+package netsim
 
 import (
 	"net"
@@ -6,15 +9,15 @@ import (
 	"time"
 )
 
-// tcpProxy stands between the dispatcher's processes and PostgreSQL, so that the run can
-// break the network without touching the server:
+// Proxy stands between clients and a service, so that a test or a chaos run can break the
+// network without touching the service:
 //   - cut closes every connection and refuses new ones (accepted, then reset at once),
 //     as a host whose link went down and came back without its connections;
 //   - partition keeps every connection open but forwards no byte either way, and lets
 //     new connections in without reaching the server: clients hang until their own
 //     timeouts, as when packets are dropped on the way. When it heals, what was held
 //     goes through, as TCP would deliver it late.
-type tcpProxy struct {
+type Proxy struct {
 	target string
 	ln     net.Listener
 
@@ -27,21 +30,23 @@ type tcpProxy struct {
 	wg          sync.WaitGroup
 }
 
-func newTCPProxy(target string) (*tcpProxy, error) {
+// NewProxy starts a proxy to target (host:port) on 127.0.0.1; Close stops it.
+func NewProxy(target string) (*Proxy, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
-	p := &tcpProxy{target: target, ln: ln, conns: map[net.Conn]struct{}{}}
+	p := &Proxy{target: target, ln: ln, conns: map[net.Conn]struct{}{}}
 	p.wg.Add(1)
 	go p.accept()
 	return p, nil
 }
 
-func (p *tcpProxy) addr() string { return p.ln.Addr().String() }
+// Addr is the proxy's host:port.
+func (p *Proxy) Addr() string { return p.ln.Addr().String() }
 
-// setCut closes every connection and refuses new ones (true), or accepts them again.
-func (p *tcpProxy) setCut(on bool) {
+// SetCut closes every connection and refuses new ones (true), or accepts them again.
+func (p *Proxy) SetCut(on bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.cut = on
@@ -50,8 +55,8 @@ func (p *tcpProxy) setCut(on bool) {
 	}
 }
 
-// setPartition stops forwarding (true) or forwards again what was held and what comes.
-func (p *tcpProxy) setPartition(on bool) {
+// SetPartition stops forwarding (true) or forwards again what was held and what comes.
+func (p *Proxy) SetPartition(on bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	switch {
@@ -63,8 +68,21 @@ func (p *tcpProxy) setPartition(on bool) {
 	}
 }
 
+// Cut closes every connection and refuses new ones, until Restore.
+func (p *Proxy) Cut() { p.SetCut(true) }
+
+// Partition stops forwarding bytes on every connection, old and new, until Restore.
+func (p *Proxy) Partition() { p.SetPartition(true) }
+
+// Restore ends a cut and a partition: connections are accepted again, and what a partition
+// held goes through.
+func (p *Proxy) Restore() {
+	p.SetCut(false)
+	p.SetPartition(false)
+}
+
 // gate returns nil while bytes may flow, or a channel closed when they may again.
-func (p *tcpProxy) gate() <-chan struct{} {
+func (p *Proxy) gate() <-chan struct{} {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.partitioned {
@@ -73,8 +91,8 @@ func (p *tcpProxy) gate() <-chan struct{} {
 	return nil
 }
 
-// close stops the proxy and closes its connections.
-func (p *tcpProxy) close() {
+// Close stops the proxy and closes its connections.
+func (p *Proxy) Close() {
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
@@ -84,18 +102,18 @@ func (p *tcpProxy) close() {
 	_ = p.ln.Close()
 	p.closeAllLocked()
 	p.mu.Unlock()
-	p.setPartition(false)
+	p.SetPartition(false)
 	p.wg.Wait()
 }
 
-func (p *tcpProxy) closeAllLocked() {
+func (p *Proxy) closeAllLocked() {
 	for c := range p.conns {
 		_ = c.Close()
 	}
 }
 
 // track registers c, unless the proxy is cut or closed.
-func (p *tcpProxy) track(c net.Conn) bool {
+func (p *Proxy) track(c net.Conn) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.cut || p.closed {
@@ -105,13 +123,13 @@ func (p *tcpProxy) track(c net.Conn) bool {
 	return true
 }
 
-func (p *tcpProxy) untrack(c net.Conn) {
+func (p *Proxy) untrack(c net.Conn) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	delete(p.conns, c)
 }
 
-func (p *tcpProxy) accept() {
+func (p *Proxy) accept() {
 	defer p.wg.Done()
 	for {
 		c, err := p.ln.Accept()
@@ -155,7 +173,7 @@ func (p *tcpProxy) accept() {
 
 // pipe copies from src to dst, holding each chunk while the network is partitioned; it
 // closes both ends when either fails.
-func (p *tcpProxy) pipe(dst, src net.Conn) {
+func (p *Proxy) pipe(dst, src net.Conn) {
 	defer dst.Close()
 	defer src.Close()
 	buf := make([]byte, 32<<10)
