@@ -113,6 +113,10 @@ func startHostileEnv(t *testing.T) *hostileEnv {
 		c.DataDir = filepath.Join(e.root, "data")
 		c.MaxEventBytes = 8 << 20
 		c.MaxConnections = 200 // the connection flood needs three times this
+		// Routing budgets a quarter of the defaults: the costly events and the costly batch
+		// spend them as they would spend the defaults, in a quarter of the time, which the
+		// race detector and a busy CI machine multiply (by 25 seen) past the receiver's 30 s.
+		c.RouteMaxSteps, c.BatchRouteSteps = c.RouteMaxSteps/4, c.BatchRouteSteps/4
 		c.MaxAttempts = 3
 		c.PacificaConfig.CartTimeout = 2 * time.Second
 		c.PacificaConfig.IngestTimeout = 3 * time.Second
