@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+
+	"github.com/pacifica/pacifica-dispatcher-go/pkg/statusapi"
 )
 
 // runJobsRetry implements `dispatcher jobs retry` (and `dispatcher retry`): the jobs
@@ -109,7 +111,7 @@ func changeEach(ctx context.Context, c *apiClient, api apiFlags, action string, 
 	code := 0
 	for _, id := range ids {
 		rctx, cancel := context.WithTimeout(ctx, api.timeout)
-		var j jobView
+		var j statusapi.JobView
 		err := c.call(rctx, "POST", "/jobs/"+url.PathEscape(id)+"/"+action, nil, &j)
 		cancel()
 		if err != nil {

@@ -12,39 +12,9 @@ import (
 	"text/tabwriter"
 	"time"
 	"unicode/utf8"
-)
 
-// jobView is a job as the status API shows it.
-type jobView struct {
-	ID              string          `json:"id"`
-	State           string          `json:"state"`
-	Route           string          `json:"route"`
-	EventID         string          `json:"event_id"`
-	EventSource     string          `json:"event_source"`
-	EventType       string          `json:"event_type"`
-	EventTime       string          `json:"event_time"`
-	Attempts        int             `json:"attempts"`
-	MaxAttempts     int             `json:"max_attempts"`
-	Error           string          `json:"error"`
-	TransactionID   *int64          `json:"transaction_id"`
-	ReceivedAt      time.Time       `json:"received_at"`
-	UpdatedAt       time.Time       `json:"updated_at"`
-	StartedAt       *time.Time      `json:"started_at"`
-	FinishedAt      *time.Time      `json:"finished_at"`
-	NextAttemptAt   *time.Time      `json:"next_attempt_at"`
-	CancelRequested bool            `json:"cancel_requested"`
-	Details         json.RawMessage `json:"details"`
-	DetailsOmitted  bool            `json:"details_omitted"`
-	Logs            *string         `json:"logs"`
-	History         []struct {
-		N          int        `json:"n"`
-		Worker     string     `json:"worker"`
-		StartedAt  time.Time  `json:"started_at"`
-		FinishedAt *time.Time `json:"finished_at"`
-		Outcome    string     `json:"outcome"`
-		Error      string     `json:"error"`
-	} `json:"attempt_history"`
-}
+	"github.com/pacifica/pacifica-dispatcher-go/pkg/statusapi"
+)
 
 // runJobsList implements `dispatcher jobs list`.
 func runJobsList(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -103,8 +73,8 @@ func runJobsList(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	n := 0
 	for {
 		var page struct {
-			Jobs       []jobView `json:"jobs"`
-			NextCursor string    `json:"next_cursor"`
+			Jobs       []statusapi.JobView `json:"jobs"`
+			NextCursor string              `json:"next_cursor"`
 		}
 		var raw json.RawMessage
 		rctx, cancel := context.WithTimeout(ctx, api.timeout)

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/pacifica/pacifica-dispatcher-go/pkg/statusapi"
 )
 
 // runJobsShow implements `dispatcher jobs show ID`.
@@ -49,7 +51,7 @@ func runJobsShow(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		fmt.Fprintln(stdout, strings.TrimSpace(string(raw)))
 		return 0
 	}
-	var j jobView
+	var j statusapi.JobView
 	if err := json.Unmarshal(raw, &j); err != nil {
 		return exitFor(stderr, "show", fmt.Errorf("the answer is not a job: %w", err))
 	}
@@ -58,7 +60,7 @@ func runJobsShow(ctx context.Context, args []string, stdout, stderr io.Writer) i
 }
 
 // writeJob prints a job for a person: fields, attempts, outputs, log.
-func writeJob(w io.Writer, j jobView) {
+func writeJob(w io.Writer, j statusapi.JobView) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	field := func(name, format string, args ...any) {
 		fmt.Fprintf(tw, "%s:\t%s\n", name, fmt.Sprintf(format, args...))

@@ -202,7 +202,7 @@ func (a *API) listJobs(w http.ResponseWriter, r *http.Request) {
 		a.storeError(w, err, uuid.Nil)
 		return
 	}
-	out := listJSON{Jobs: make([]jobView, 0, len(page.Jobs)), NextCursor: page.Next}
+	out := listJSON{Jobs: make([]JobView, 0, len(page.Jobs)), NextCursor: page.Next}
 	size := 0
 	for i, j := range page.Jobs {
 		v := jobJSON(j, false)

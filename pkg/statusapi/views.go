@@ -9,8 +9,9 @@ import (
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/jobstore"
 )
 
-// jobView is a job as the API shows it.
-type jobView struct {
+// JobView is a job as the API shows it (GET /jobs, GET /jobs/{id}); clients of the API, such
+// as dispatcher jobs, decode answers into it.
+type JobView struct {
 	ID              uuid.UUID       `json:"id"`
 	State           jobstore.State  `json:"state"`
 	Route           string          `json:"route"`
@@ -31,10 +32,11 @@ type jobView struct {
 	Details         json.RawMessage `json:"details,omitempty"`
 	DetailsOmitted  bool            `json:"details_omitted,omitempty"`
 	Logs            *string         `json:"logs,omitempty"`
-	History         []attemptView   `json:"attempt_history,omitempty"`
+	History         []AttemptView   `json:"attempt_history,omitempty"`
 }
 
-type attemptView struct {
+// AttemptView is one attempt of a job in JobView.History.
+type AttemptView struct {
 	N          int        `json:"n"`
 	Worker     string     `json:"worker"`
 	StartedAt  time.Time  `json:"started_at"`
@@ -44,15 +46,15 @@ type attemptView struct {
 }
 
 type listJSON struct {
-	Jobs       []jobView `json:"jobs"`
+	Jobs       []JobView `json:"jobs"`
 	NextCursor string    `json:"next_cursor,omitempty"`
 	Next       string    `json:"next,omitempty"`
 	// Truncated: the page stopped early to stay within the answer's bound; next continues.
 	Truncated bool `json:"truncated,omitempty"`
 }
 
-func jobJSON(j jobstore.Job, withLogs bool) jobView {
-	v := jobView{
+func jobJSON(j jobstore.Job, withLogs bool) JobView {
+	v := JobView{
 		ID: j.ID, State: j.State, Route: j.Route,
 		EventID: j.EventID, EventSource: j.EventSource, EventType: j.EventType, EventTime: j.EventTimeText,
 		Attempts: j.Attempts, MaxAttempts: j.MaxAttempts, Error: j.Error, TransactionID: j.TransactionID,
@@ -74,10 +76,10 @@ func jobJSON(j jobstore.Job, withLogs bool) jobView {
 	return v
 }
 
-func attemptsJSON(att []jobstore.Attempt) []attemptView {
-	out := make([]attemptView, 0, len(att))
+func attemptsJSON(att []jobstore.Attempt) []AttemptView {
+	out := make([]AttemptView, 0, len(att))
 	for _, a := range att {
-		out = append(out, attemptView{N: a.N, Worker: a.Owner, StartedAt: a.StartedAt,
+		out = append(out, AttemptView{N: a.N, Worker: a.Owner, StartedAt: a.StartedAt,
 			FinishedAt: a.FinishedAt, Outcome: a.Outcome, Error: a.Error})
 	}
 	return out
