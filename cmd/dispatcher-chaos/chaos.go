@@ -170,21 +170,8 @@ func (c *chaos) rabbit(ctx context.Context) error {
 // rabbitKill sends SIGKILL to the RabbitMQ node's Erlang VM, then boots the node again
 // (rabbitmq-server -detached, rabbitmqctl await_startup).
 func (c *chaos) rabbitKill(context.Context) error {
-	from := time.Now()
-	pid, err := c.svc.rabbitKill()
-	if err == nil {
-		c.log("RabbitMQ: SIGKILL beam (pid %d); booting the node again", pid)
-	}
-	serr := c.svc.rabbitBoot()
-	c.record("rabbitmq", from)
-	if err != nil {
-		return err
-	}
-	if serr != nil {
-		return serr
-	}
-	c.log("RabbitMQ running again (out %s)", time.Since(from).Round(100*time.Millisecond))
-	return nil
+	return c.crash("rabbitmq", "RabbitMQ: SIGKILL beam (pid %d); booting the node again", c.svc.rabbitKill,
+		c.svc.rabbitBoot, "RabbitMQ running again (out %s)")
 }
 
 func (c *chaos) postgres(context.Context) error {
@@ -202,20 +189,28 @@ func (c *chaos) postgres(context.Context) error {
 // postgresKill sends SIGKILL to the postmaster (its backends follow it), then starts the
 // cluster again: crash recovery replays the WAL.
 func (c *chaos) postgresKill(context.Context) error {
+	return c.crash("postgres", "PostgreSQL: SIGKILL postmaster (pid %d); starting it again", c.svc.pgKill,
+		c.svc.pgStart, "PostgreSQL running again after crash recovery (out %s)")
+}
+
+// crash kills a service (killed says which pid), starts it again whatever happened, and
+// records the window as what; start runs even when the kill failed, so the service is up
+// after the step.
+func (c *chaos) crash(what, killed string, kill func() (int, error), start func() error, back string) error {
 	from := time.Now()
-	pid, err := c.svc.pgKill()
+	pid, err := kill()
 	if err == nil {
-		c.log("PostgreSQL: SIGKILL postmaster (pid %d); starting it again", pid)
+		c.log(killed, pid)
 	}
-	serr := c.svc.pgStart()
-	c.record("postgres", from)
+	serr := start()
+	c.record(what, from)
 	if err != nil {
 		return err
 	}
 	if serr != nil {
 		return serr
 	}
-	c.log("PostgreSQL running again after crash recovery (out %s)", time.Since(from).Round(100*time.Millisecond))
+	c.log(back, time.Since(from).Round(100*time.Millisecond))
 	return nil
 }
 
