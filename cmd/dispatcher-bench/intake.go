@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -45,7 +46,11 @@ const intakeDBConns = 32
 type intakeFigures struct {
 	duration              time.Duration
 	insert, publish, take []result
+	insertPG              []time.Duration // PostgreSQL's CPU time during each raw INSERT run
 	takeCPU               []time.Duration // the receiver's CPU time during each intake run
+	takeShare             []cpuShare      // the services', the benchmark's and the machine's during each
+	takeStatements        []float64       // statements the receiver sent PostgreSQL during each
+	takeRoundTrips        []float64
 	receiver              memStatus
 }
 
@@ -73,6 +78,11 @@ func measureIntake(ctx context.Context, env *benchEnv, d time.Duration, levels [
 	}
 	for _, c := range levels {
 		var seq atomic.Int64
+		share0, err := readCPUShare()
+		if err != nil {
+			pool.Close()
+			return f, err
+		}
 		r, err := load(ctx, c, d, func(ctx context.Context) error {
 			_, err := pool.Exec(ctx, `INSERT INTO raw_insert (source, event_id, body) VALUES ($1, $2, $3)`,
 				"/bench", strconv.FormatInt(seq.Add(1), 10), env.sample)
@@ -82,7 +92,13 @@ func measureIntake(ctx context.Context, env *benchEnv, d time.Duration, levels [
 			pool.Close()
 			return f, fmt.Errorf("raw INSERT: %w", err)
 		}
+		share1, err := readCPUShare()
+		if err != nil {
+			pool.Close()
+			return f, err
+		}
 		f.insert = append(f.insert, r)
+		f.insertPG = append(f.insertPG, share1.sub(share0).postgres)
 	}
 	pool.Close()
 
@@ -110,6 +126,14 @@ func measureIntake(ctx context.Context, env *benchEnv, d time.Duration, levels [
 		if err != nil {
 			return f, err
 		}
+		share0, err := readCPUShare()
+		if err != nil {
+			return f, err
+		}
+		st0, rt0, err := traffic(client, proc.base)
+		if err != nil {
+			return f, err
+		}
 		r, err := load(ctx, c, d, func(ctx context.Context) error {
 			resp, err := proc.post(ctx, client, next())
 			if err != nil {
@@ -129,13 +153,33 @@ func measureIntake(ctx context.Context, env *benchEnv, d time.Duration, levels [
 		if err != nil {
 			return f, err
 		}
+		share1, err := readCPUShare()
+		if err != nil {
+			return f, err
+		}
+		st1, rt1, err := traffic(client, proc.base)
+		if err != nil {
+			return f, err
+		}
 		f.take = append(f.take, r)
 		f.takeCPU = append(f.takeCPU, cpu1.sub(cpu0).Self)
+		f.takeShare = append(f.takeShare, share1.sub(share0))
+		f.takeStatements = append(f.takeStatements, st1-st0)
+		f.takeRoundTrips = append(f.takeRoundTrips, rt1-rt0)
 	}
 	if f.receiver, err = proc.Memory(); err != nil {
 		return f, err
 	}
 	return f, proc.Stop()
+}
+
+// traffic reads the statements and round trips a dispatcher has sent PostgreSQL.
+func traffic(client *http.Client, base string) (statements, roundTrips float64, err error) {
+	if statements, err = scrapeCounter(client, base, "dispatcher_jobstore_statements_total"); err != nil {
+		return 0, 0, err
+	}
+	roundTrips, err = scrapeCounter(client, base, "dispatcher_jobstore_round_trips_total")
+	return statements, roundTrips, err
 }
 
 // eventBodies returns a function that gives the sample event with a new event id at each
@@ -167,11 +211,11 @@ func eventBodies(sample []byte) (func() []byte, error) {
 // rows adds the intake part's rows to t.
 func (f intakeFigures) rows(t *table, queueType string, sampleBytes int) {
 	raw := map[int]float64{}
-	for _, r := range f.insert {
+	for i, r := range f.insert {
 		raw[r.concurrency] = r.rate()
 		t.add("PostgreSQL raw single-row INSERT", fmt.Sprintf("concurrency %d, %s, %d B bytea row", r.concurrency, f.duration, sampleBytes),
 			fmtRate(r.rate(), "rows"), fmtLatency(r.lat, .50), fmtLatency(r.lat, .95), fmtLatency(r.lat, .99),
-			fmt.Sprintf("%d rows", r.n))
+			fmt.Sprintf("%d rows; PostgreSQL CPU %s/row", r.n, fmtDuration(f.insertPG[i]/time.Duration(max(r.n, 1)))))
 	}
 	for _, r := range f.publish {
 		t.add("RabbitMQ raw confirmed publish", fmt.Sprintf("concurrency %d, %s, %s queue, %d B persistent", r.concurrency, f.duration, queueType, rawPublishBytes),
@@ -190,6 +234,15 @@ func (f intakeFigures) rows(t *table, queueType string, sampleBytes int) {
 		t.add("durable intake POST /receive -> 202", fmt.Sprintf("concurrency %d, %s, %d B event, 1 job", r.concurrency, f.duration, sampleBytes),
 			fmtRate(r.rate(), "events"), fmtLatency(r.lat, .50), fmtLatency(r.lat, .95), fmtLatency(r.lat, .99),
 			fmt.Sprintf("intake/raw INSERT %s; dispatcher CPU %s/event; %d events", ratio, cpu, r.n))
+		if r.n > 0 {
+			sh, n := f.takeShare[i], time.Duration(r.n)
+			t.add("  where intake's time goes", fmt.Sprintf("concurrency %d, per event", r.concurrency),
+				fmt.Sprintf("%.1f stmts", f.takeStatements[i]/float64(r.n)), "", "", "",
+				fmt.Sprintf("%.2f round trips to PostgreSQL; CPU: receiver %s, PostgreSQL %s, RabbitMQ %s, load generator %s; machine busy %.0f%% of %d CPUs",
+					f.takeRoundTrips[i]/float64(r.n), fmtDuration(f.takeCPU[i]/n), fmtDuration(sh.postgres/n),
+					fmtDuration(sh.rabbitmq/n), fmtDuration(sh.bench/n),
+					100*sh.busy.Seconds()/(r.elapsed.Seconds()*float64(runtime.NumCPU())), runtime.NumCPU()))
+		}
 	}
 	t.add("dispatcher peak RSS, receiver", "serve ROLE=receiver (child), all intake runs",
 		fmtMiB(f.receiver.Peak), "", "", "", fmt.Sprintf("VmHWM; RSS at the end %s; DB_MAX_CONNS=%d", fmtMiB(f.receiver.RSS), intakeDBConns))

@@ -6,6 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -65,6 +68,7 @@ type Store struct {
 	log         *slog.Logger
 	logTail     int
 	retryBudget int
+	traffic     *counter
 }
 
 // Open creates the connection pool. It does not connect yet, nor migrate: PostgreSQL may
@@ -80,11 +84,13 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		pc.MaxConns = 16
 	}
 	pc.ConnConfig.ConnectTimeout = 5 * time.Second
+	traffic := &counter{}
+	pc.ConnConfig.Tracer = traffic
 	pool, err := pgxpool.NewWithConfig(ctx, pc)
 	if err != nil {
 		return nil, fmt.Errorf("jobstore: %w", err)
 	}
-	s := &Store{pool: pool, log: cfg.Logger, logTail: cfg.LogTailBytes}
+	s := &Store{pool: pool, log: cfg.Logger, logTail: cfg.LogTailBytes, traffic: traffic}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -186,21 +192,9 @@ func scanJob(row pgx.Row) (Job, error) {
 	return j, err
 }
 
-const recordSQL = `
-WITH ev AS (
-	INSERT INTO events (key, source, event_id, type, time, time_text, body, content_type, received_at)
-	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-	ON CONFLICT (key) DO NOTHING
-)
-INSERT INTO jobs (id, event_key, route, state, error, max_attempts, received_at)
-SELECT u.id, $1, u.route, u.state, u.error, u.max_attempts, $9
-FROM unnest($10::uuid[], $11::text[], $12::text[], $13::text[], $14::int[]) AS u(id, route, state, error, max_attempts)
-ON CONFLICT (id) DO NOTHING
-RETURNING id`
-
 // Record stores an event and its jobs, unless they exist already (the same source and
 // event id), and returns every job of the event with Created set for the new ones. It
-// takes one round trip to PostgreSQL.
+// takes one statement, and a second only when some job existed.
 func (s *Store) Record(ctx context.Context, ev NewEvent, jobs []NewJob) ([]Recorded, error) {
 	out, err := s.RecordMany(ctx, []Item{{Event: ev, Jobs: jobs}})
 	if err != nil {
@@ -215,88 +209,146 @@ type Item struct {
 	Jobs  []NewJob
 }
 
-// RecordMany records several events in one transaction and one round trip (group commit:
-// they share one commit), with Record's semantics for each. It fails as a whole.
-func (s *Store) RecordMany(ctx context.Context, items []Item) ([][]Recorded, error) {
-	b := &pgx.Batch{}
+// recordSQL inserts the events and jobs of a group in one statement, each array one column
+// (an event's jobs point to it by event_key), and returns the jobs it created. The foreign
+// key is checked at the statement's end, when the events are in.
+const recordSQL = `
+WITH ev AS (
+	INSERT INTO events (key, source, event_id, type, time, time_text, body, content_type, received_at)
+	SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::text[],
+		$7::bytea[], $8::text[], $9::timestamptz[])
+	ON CONFLICT (key) DO NOTHING
+)
+INSERT INTO jobs AS j (id, event_key, route, state, error, max_attempts, received_at)
+SELECT * FROM unnest($10::uuid[], $11::uuid[], $12::text[], $13::text[], $14::text[], $15::int[], $16::timestamptz[])
+ON CONFLICT (id) DO NOTHING
+RETURNING ` + ownCols
+
+// ownCols are the columns of Job that are the jobs table's own (the event's are not).
+const ownCols = `j.id, j.route, j.state, j.attempts, j.max_attempts, j.received_at, j.updated_at,
+	j.started_at, j.finished_at, j.next_attempt_at, j.lease_expires_at, j.lease_owner, j.published,
+	j.cancel_requested, j.error, j.transaction_id, j.logs, j.details, j.checkpoints`
+
+func scanOwn(row pgx.Row) (Job, error) {
+	var j Job
+	var state string
+	err := row.Scan(&j.ID, &j.Route, &state, &j.Attempts, &j.MaxAttempts, &j.ReceivedAt, &j.UpdatedAt,
+		&j.StartedAt, &j.FinishedAt, &j.NextAttemptAt, &j.LeaseExpiresAt, &j.LeaseOwner, &j.Published,
+		&j.CancelRequested, &j.Error, &j.TransactionID, &j.Logs, &j.Details, &j.Checkpoints)
+	j.State = State(state)
+	return j, err
+}
+
+// groupColumns are the arrays of recordSQL: one element per event, then one per job.
+type groupColumns struct {
+	keys                            []uuid.UUID
+	sources, ids, types, texts, cts []string
+	times                           []*time.Time
+	received                        []time.Time
+	bodies                          [][]byte
+	jobIDs, jobEvents               []uuid.UUID
+	routes, states, errs            []string
+	maxes                           []int32
+	jobReceived                     []time.Time
+}
+
+func columnsOf(items []Item) groupColumns {
+	var c groupColumns
 	for _, it := range items {
-		queueRecord(b, it.Event, it.Jobs)
-	}
-	br := s.pool.SendBatch(ctx, b)
-	defer br.Close()
-	out := make([][]Recorded, len(items))
-	for i, it := range items {
-		rec, err := readRecord(br, it.Event, len(it.Jobs))
-		if err != nil {
-			return nil, err
+		ev := it.Event
+		at := ev.ReceivedAt
+		if at.IsZero() {
+			at = time.Now()
 		}
-		out[i] = rec
+		key := EventKey(ev.Source, ev.ID)
+		c.keys, c.sources, c.ids, c.types = append(c.keys, key), append(c.sources, ev.Source), append(c.ids, ev.ID), append(c.types, ev.Type)
+		c.times, c.texts, c.bodies = append(c.times, ev.Time), append(c.texts, ev.TimeText), append(c.bodies, ev.Body)
+		c.cts, c.received = append(c.cts, ev.ContentType), append(c.received, at)
+		for _, j := range it.Jobs {
+			m := int32(j.MaxAttempts)
+			if m <= 0 {
+				m = 5
+			}
+			c.jobIDs, c.jobEvents, c.routes = append(c.jobIDs, j.ID), append(c.jobEvents, key), append(c.routes, j.Route)
+			c.states, c.errs, c.maxes = append(c.states, string(j.State)), append(c.errs, j.Error), append(c.maxes, m)
+			c.jobReceived = append(c.jobReceived, at)
+		}
 	}
-	if err := br.Close(); err != nil {
+	return c
+}
+
+// RecordMany records several events in one statement (group commit: they share one
+// transaction, one commit and one firing of the counting trigger), with Record's semantics
+// for each. A job that existed already (a duplicate delivery, the same event twice in the
+// group) is read back in a second statement. It fails as a whole.
+func (s *Store) RecordMany(ctx context.Context, items []Item) ([][]Recorded, error) {
+	c := columnsOf(items)
+	rows, err := s.pool.Query(ctx, recordSQL, c.keys, c.sources, c.ids, c.types, c.times, c.texts, c.bodies, c.cts,
+		c.received, c.jobIDs, c.jobEvents, c.routes, c.states, c.errs, c.maxes, c.jobReceived)
+	if err != nil {
 		return nil, fmt.Errorf("jobstore: record %d events: %w", len(items), err)
+	}
+	created, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Job, error) { return scanOwn(r) })
+	if err != nil {
+		return nil, fmt.Errorf("jobstore: record %d events: %w", len(items), err)
+	}
+	fresh := make(map[uuid.UUID]Job, len(created))
+	for _, j := range created {
+		fresh[j.ID] = j
+	}
+	out := make([][]Recorded, len(items))
+	missing := map[uuid.UUID]bool{}
+	for i, it := range items {
+		out[i] = make([]Recorded, 0, len(it.Jobs))
+		for _, nj := range it.Jobs {
+			j, ok := fresh[nj.ID]
+			if !ok {
+				missing[nj.ID] = true
+				continue
+			}
+			delete(fresh, nj.ID) // the same job twice in the group: the first one created it
+			ev := it.Event
+			j.EventSource, j.EventID, j.EventType, j.EventTime, j.EventTimeText = ev.Source, ev.ID, ev.Type, ev.Time, ev.TimeText
+			out[i] = append(out[i], Recorded{Job: j, Created: true})
+		}
+	}
+	if len(missing) > 0 {
+		byID, err := s.jobsByID(ctx, missing)
+		if err != nil {
+			return nil, fmt.Errorf("jobstore: record %d events: %w", len(items), err)
+		}
+		for i, it := range items {
+			for _, nj := range it.Jobs {
+				if slices.ContainsFunc(out[i], func(r Recorded) bool { return r.Created && r.Job.ID == nj.ID }) {
+					continue
+				}
+				j, ok := byID[nj.ID]
+				if !ok {
+					return nil, fmt.Errorf("jobstore: record event %s: job %s neither created nor found", it.Event.ID, nj.ID)
+				}
+				out[i] = append(out[i], Recorded{Job: j})
+			}
+		}
+	}
+	for i := range out {
+		slices.SortFunc(out[i], func(a, b Recorded) int { return strings.Compare(a.Job.Route, b.Job.Route) })
 	}
 	return out, nil
 }
 
-func queueRecord(b *pgx.Batch, ev NewEvent, jobs []NewJob) {
-	key := EventKey(ev.Source, ev.ID)
-	ids := make([]uuid.UUID, len(jobs))
-	routes := make([]string, len(jobs))
-	states := make([]string, len(jobs))
-	errs := make([]string, len(jobs))
-	maxes := make([]int32, len(jobs))
-	for i, j := range jobs {
-		ids[i], routes[i], states[i], errs[i], maxes[i] = j.ID, j.Route, string(j.State), j.Error, int32(j.MaxAttempts)
-		if maxes[i] <= 0 {
-			maxes[i] = 5
-		}
-	}
-	received := ev.ReceivedAt
-	if received.IsZero() {
-		received = time.Now()
-	}
-	b.Queue(recordSQL, key, ev.Source, ev.ID, ev.Type, ev.Time, ev.TimeText, ev.Body, ev.ContentType, received,
-		ids, routes, states, errs, maxes)
-	b.Queue(`SELECT `+jobCols+jobFrom+`WHERE j.id = ANY($1) ORDER BY j.route`, ids)
-}
-
-func readRecord(br pgx.BatchResults, ev NewEvent, want int) ([]Recorded, error) {
-	rows, err := br.Query()
+// jobsByID reads the jobs of the given ids.
+func (s *Store) jobsByID(ctx context.Context, ids map[uuid.UUID]bool) (map[uuid.UUID]Job, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+jobCols+jobFrom+`WHERE j.id = ANY($1)`, slices.Collect(maps.Keys(ids)))
 	if err != nil {
-		return nil, fmt.Errorf("jobstore: record event %s: %w", ev.ID, err)
+		return nil, err
 	}
-	created := map[uuid.UUID]bool{}
-	for rows.Next() {
-		var id uuid.UUID
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("jobstore: record event %s: %w", ev.ID, err)
-		}
-		created[id] = true
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("jobstore: record event %s: %w", ev.ID, err)
-	}
-	rows, err = br.Query()
+	found, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Job, error) { return scanJob(r) })
 	if err != nil {
-		return nil, fmt.Errorf("jobstore: record event %s: %w", ev.ID, err)
+		return nil, err
 	}
-	out := make([]Recorded, 0, want)
-	for rows.Next() {
-		j, err := scanJob(rows)
-		if err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("jobstore: record event %s: %w", ev.ID, err)
-		}
-		out = append(out, Recorded{Job: j, Created: created[j.ID]})
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("jobstore: record event %s: %w", ev.ID, err)
-	}
-	if len(out) != want {
-		return nil, fmt.Errorf("jobstore: record event %s: %d of %d jobs stored", ev.ID, len(out), want)
+	out := make(map[uuid.UUID]Job, len(found))
+	for _, j := range found {
+		out[j.ID] = j
 	}
 	return out, nil
 }

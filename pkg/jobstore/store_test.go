@@ -132,6 +132,80 @@ func TestRecordConcurrentDuplicates(t *testing.T) {
 	}
 }
 
+// A group commit's statement may hold the same event twice (two deliveries at once) and an
+// event recorded before: each gets its jobs, created once. New events cost one statement and
+// one round trip for the whole group; duplicates one more.
+func TestRecordManyGroupWithDuplicates(t *testing.T) {
+	t.Parallel()
+	s := open(t)
+	ctx := context.Background()
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	old := record(t, s, "old", now, "r1")
+	item := func(id string, routes ...string) Item {
+		var jobs []NewJob
+		for _, r := range routes {
+			jobs = append(jobs, NewJob{ID: JobID("src", id, r), Route: r, State: Queued, MaxAttempts: 3})
+		}
+		et := now.Add(-time.Hour)
+		return Item{Event: NewEvent{Source: "src", ID: id, Type: "t-" + id, Time: &et, TimeText: "tt", Body: []byte(`{}`),
+			ContentType: "application/json", ReceivedAt: now}, Jobs: jobs}
+	}
+
+	t0 := s.Traffic()
+	fresh, err := s.RecordMany(ctx, []Item{item("a", "r2", "r1"), item("b", "r1")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := s.Traffic(); d.Statements-t0.Statements != 1 || d.RoundTrips-t0.RoundTrips != 1 {
+		t.Errorf("a group of new events took %d statements in %d round trips, want 1 in 1",
+			d.Statements-t0.Statements, d.RoundTrips-t0.RoundTrips)
+	}
+	if len(fresh) != 2 || len(fresh[0]) != 2 || len(fresh[1]) != 1 {
+		t.Fatalf("RecordMany = %+v", fresh)
+	}
+	a1 := fresh[0][0]
+	if a1.Job.Route != "r1" || fresh[0][1].Job.Route != "r2" {
+		t.Errorf("an event's jobs are not in route order: %s, %s", a1.Job.Route, fresh[0][1].Job.Route)
+	}
+	if !a1.Created || a1.Job.EventID != "a" || a1.Job.EventType != "t-a" || a1.Job.EventTimeText != "tt" ||
+		a1.Job.EventTime == nil || a1.Job.MaxAttempts != 3 || a1.Job.State != Queued || a1.Job.UpdatedAt.IsZero() {
+		t.Errorf("created job = %+v", a1)
+	}
+	stored, err := s.Get(ctx, a1.Job.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !stored.UpdatedAt.Equal(a1.Job.UpdatedAt) || !stored.EventTime.Equal(*a1.Job.EventTime) || stored.EventType != a1.Job.EventType {
+		t.Errorf("as returned %+v, as stored %+v", a1.Job, stored)
+	}
+
+	t0 = s.Traffic()
+	got, err := s.RecordMany(ctx, []Item{item("c", "r1"), item("c", "r1"), item("old", "r1"), item("a", "r1", "r2")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := s.Traffic(); d.Statements-t0.Statements != 2 {
+		t.Errorf("a group with duplicates took %d statements, want 2", d.Statements-t0.Statements)
+	}
+	created := func(rs []Recorded) (n int) {
+		for _, r := range rs {
+			if r.Created {
+				n++
+			}
+		}
+		return n
+	}
+	if len(got[0]) != 1 || created(got[0]) != 1 || len(got[1]) != 1 || created(got[1]) != 0 || got[1][0].Job.ID != got[0][0].Job.ID {
+		t.Errorf("the same event twice in a group: %+v / %+v", got[0], got[1])
+	}
+	if len(got[2]) != 1 || created(got[2]) != 0 || got[2][0].Job.ID != old[0].Job.ID || got[2][0].Job.EventID != "old" {
+		t.Errorf("an event recorded before: %+v", got[2])
+	}
+	if len(got[3]) != 2 || created(got[3]) != 0 || got[3][0].Job.Route != "r1" || got[3][1].Job.Route != "r2" {
+		t.Errorf("an event of the group before: %+v", got[3])
+	}
+}
+
 func TestListPagination(t *testing.T) {
 	t.Parallel()
 	s := open(t)

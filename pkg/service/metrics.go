@@ -95,3 +95,29 @@ func (c *durableCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, pg, "postgres")
 	ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, mq, "broker")
 }
+
+// trafficCounters exports what this process has sent PostgreSQL: statements and round trips
+// (a pipelined batch is one). Their rates per job or per event are what the benchmark prints.
+func trafficCounters(store *jobstore.Store) prometheus.Collector {
+	return trafficCollector{store: store,
+		statements: prometheus.NewDesc("dispatcher_jobstore_statements_total",
+			"Statements sent to PostgreSQL (each of a batch, BEGIN and COMMIT count; those triggers run do not).", nil, nil),
+		roundTrips: prometheus.NewDesc("dispatcher_jobstore_round_trips_total",
+			"Round trips to PostgreSQL (a pipelined batch is one).", nil, nil)}
+}
+
+type trafficCollector struct {
+	store                  *jobstore.Store
+	statements, roundTrips *prometheus.Desc
+}
+
+func (c trafficCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.statements
+	ch <- c.roundTrips
+}
+
+func (c trafficCollector) Collect(ch chan<- prometheus.Metric) {
+	t := c.store.Traffic()
+	ch <- prometheus.MustNewConstMetric(c.statements, prometheus.CounterValue, float64(t.Statements))
+	ch <- prometheus.MustNewConstMetric(c.roundTrips, prometheus.CounterValue, float64(t.RoundTrips))
+}

@@ -240,7 +240,7 @@ func (s *Service) routesHTTP() (http.Handler, error) {
 	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.Handle("GET /routes", api.ReadOnly(http.HandlerFunc(s.listRoutes)))
 	mux.Handle("GET /openapi.json", openapi.Handler())
-	s.reg.MustRegister(counts, newWaitingCollector(s.store, s.log))
+	s.reg.MustRegister(counts, newWaitingCollector(s.store, s.log), trafficCounters(s.store))
 	if s.cfg.Role != RoleWorker {
 		s.reg.MustRegister(newDurableCollector(s))
 	}
