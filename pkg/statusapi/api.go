@@ -1,10 +1,12 @@
 package statusapi
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"time"
@@ -287,11 +289,37 @@ func encodedSize(v any) int {
 	return len(b) + len(b)/8
 }
 
+// listIndent is the answers' indentation.
+const listIndent = "  "
+
+// writeJSONList answers a JSON list of elements already encoded (json.MarshalIndent with
+// listIndent as prefix and indent): the same bytes as writeJSON of the list, without
+// encoding the elements a second time.
+func writeJSONList(w http.ResponseWriter, status int, elems [][]byte) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	if len(elems) == 0 {
+		_, _ = io.WriteString(w, "[]\n")
+		return
+	}
+	var b bytes.Buffer
+	b.WriteString("[\n")
+	for i, e := range elems {
+		if i > 0 {
+			b.WriteString(",\n")
+		}
+		b.WriteString(listIndent)
+		b.Write(e)
+	}
+	b.WriteString("\n]\n")
+	_, _ = w.Write(b.Bytes())
+}
+
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
+	enc.SetIndent("", listIndent)
 	_ = enc.Encode(v)
 }
 

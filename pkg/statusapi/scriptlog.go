@@ -76,7 +76,15 @@ func (a *API) scriptRunWith(j jobstore.Job, ev jobstore.EventBody, found bool) s
 		State: j.State, Error: j.Error, Attempts: j.Attempts, TransactionID: j.TransactionID,
 		Outputs: d.Outputs, Truncated: d.Truncated, OutputOmitted: j.DetailsOmitted()}
 	v.EventOmitted = found && ev.Body == nil
-	if found && ev.Body != nil {
+	switch {
+	case !found || ev.Body == nil:
+	case ev.ContentType == event.StoredPacifica:
+		// A Pacifica event is kept as its body, which is its document: no need to parse it
+		// again (only to check it, since it goes into the answer as it is).
+		if json.Valid(ev.Body) {
+			v.Event = ev.Body
+		}
+	default:
 		if e, err := event.Load(ev.Body, ev.ContentType); err == nil {
 			v.Event = e.Document()
 		}
@@ -130,17 +138,13 @@ func (a *API) scriptLogs(w http.ResponseWriter, r *http.Request) {
 	}
 	// Every run's event in one query, not one per run.
 	bodies, berr := a.cfg.Store.EventBodiesWithin(ctx, ids, a.cfg.MaxItemBytes)
-	out := make([]scriptRun, 0, len(page.Jobs))
-	size := 0
-	for i, j := range page.Jobs {
-		b, ok := bodies[j.ID]
-		run := a.scriptRunWith(j, b, berr == nil && ok)
-		if size += encodedSize(run); size > a.cfg.MaxAnswerBytes && i > 0 {
-			w.Header().Set("X-Truncated", "true")
-			page.Next = jobstore.CursorAfter(page.Jobs[i-1])
-			break
-		}
-		out = append(out, run)
+	runs, n := a.encodeRuns(page.Jobs, func(id uuid.UUID) (jobstore.EventBody, bool) {
+		b, ok := bodies[id]
+		return b, berr == nil && ok
+	})
+	if n < len(page.Jobs) {
+		w.Header().Set("X-Truncated", "true")
+		page.Next = jobstore.CursorAfter(page.Jobs[n-1])
 	}
 	if page.Next != "" {
 		q := r.URL.Query()
@@ -148,5 +152,23 @@ func (a *API) scriptLogs(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-Next-Cursor", page.Next)
 		w.Header().Set("Link", `</scriptlog?`+q.Encode()+`>; rel="next"`)
 	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSONList(w, http.StatusOK, runs)
+}
+
+// encodeRuns encodes the runs of jobs, each once, as elements of writeJSONList's answer,
+// until their size would pass MaxAnswerBytes (the first always goes): n is how many.
+func (a *API) encodeRuns(jobs []jobstore.Job, eventOf func(uuid.UUID) (jobstore.EventBody, bool)) (runs [][]byte, n int) {
+	size := 0
+	for i, j := range jobs {
+		ev, found := eventOf(j.ID)
+		b, err := json.MarshalIndent(a.scriptRunWith(j, ev, found), listIndent, listIndent)
+		if err != nil {
+			b = []byte(`null`) // cannot happen: every part is valid JSON
+		}
+		if size += len(b) + len(listIndent) + 2; size > a.cfg.MaxAnswerBytes && i > 0 {
+			return runs, i
+		}
+		runs = append(runs, b)
+	}
+	return runs, len(jobs)
 }
