@@ -173,6 +173,9 @@ func (c Config) AccessSummary() (lines []string, warn []bool) {
 	default:
 		add(false, "read endpoints and the jobs web page /ui/: %s authentication (the operator credentials also read)", a.Type)
 	}
+	if c.DebugListenAddr != "" {
+		add(true, "the profiler (net/http/pprof, /debug/pprof/) is open without authentication to anyone who can reach DEBUG_LISTEN_ADDR %s", c.DebugListenAddr)
+	}
 	return lines, warn
 }
 

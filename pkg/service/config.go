@@ -111,6 +111,7 @@ type Config struct {
 	LogLevel        string        `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
 	LogFormat       string        `envconfig:"LOG_FORMAT" default:"json" desc:"json or text"`
 	AccessLog       bool          `envconfig:"ACCESS_LOG" default:"false" desc:"log one line per HTTP request (method, path without its query, status, bytes, duration, remote address; never credentials nor the query)"`
+	DebugListenAddr string        `envconfig:"DEBUG_LISTEN_ADDR" desc:"address of a second HTTP listener serving Go's profiler (net/http/pprof: /debug/pprof/), never the main one; it has no authentication, so bind it to loopback (a warning at start; empty: off)"`
 
 	// PacificaConfig holds the Pacifica endpoints and credentials, under the Pacifica
 	// CLI's own variable names (embedded: no prefix).
@@ -211,6 +212,11 @@ func (c Config) Validate() error {
 	}
 	if _, _, err := net.SplitHostPort(c.ListenAddr); err != nil {
 		bad("LISTEN_ADDR", "%q is not host:port: %v", c.ListenAddr, err)
+	}
+	if c.DebugListenAddr != "" {
+		if _, _, err := net.SplitHostPort(c.DebugListenAddr); err != nil {
+			bad("DEBUG_LISTEN_ADDR", "%q is not host:port: %v", c.DebugListenAddr, err)
+		}
 	}
 	if u, err := url.Parse(c.DatabaseURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
 		bad("DATABASE_URL", "want a postgres:// URL")

@@ -57,6 +57,9 @@ type Service struct {
 	// ready is closed once the HTTP server listens; Addr is then its address.
 	ready chan struct{}
 	addr  net.Addr
+	// debugAddr is the profiler's address (DEBUG_LISTEN_ADDR), nil when it is off; set
+	// before ready is closed.
+	debugAddr net.Addr
 	// draining is set on SIGTERM while a receiver still serves: /readyz answers 503.
 	draining atomic.Bool
 	// retentionDeleted counts what retention deleted.
@@ -280,6 +283,16 @@ func (s *Service) Run(ctx context.Context) error {
 		return fmt.Errorf("listen on %s: %w", s.cfg.ListenAddr, err)
 	}
 	s.addr = ln.Addr()
+	debugSrv, debugLn, err := s.listenDebug()
+	if err != nil {
+		_ = ln.Close()
+		return err
+	}
+	if debugSrv != nil {
+		s.debugAddr = debugLn.Addr()
+		go func() { _ = debugSrv.Serve(debugLn) }()
+		defer debugSrv.Close()
+	}
 	limited := newConnLimiter(ln, s.cfg.MaxConnections, s.reg)
 	ln = limited
 	srv := &http.Server{
