@@ -70,7 +70,7 @@ func (s *refusingStore) RecordMany(ctx context.Context, items []jobstore.Item) (
 	return out, nil
 }
 
-func (s *refusingStore) Pending(context.Context, int) ([]jobstore.Publication, error) {
+func (s *refusingStore) Pending(context.Context, int, time.Duration) ([]jobstore.Publication, error) {
 	return nil, nil
 }
 func (s *refusingStore) MarkPublished(context.Context, []jobstore.Publication) error { return nil }

@@ -29,7 +29,7 @@ var ErrUnavailable = errors.New("intake: neither the job store nor the broker ca
 type Store interface {
 	Record(ctx context.Context, ev jobstore.NewEvent, jobs []jobstore.NewJob) ([]jobstore.Recorded, error)
 	RecordMany(ctx context.Context, items []jobstore.Item) ([][]jobstore.Recorded, error)
-	Pending(ctx context.Context, limit int) ([]jobstore.Publication, error)
+	Pending(ctx context.Context, limit int, unconfirmedFor time.Duration) ([]jobstore.Publication, error)
 	MarkPublished(ctx context.Context, ps []jobstore.Publication) error
 }
 

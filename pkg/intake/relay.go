@@ -31,10 +31,15 @@ func (in *Intake) Relay(ctx context.Context, interval time.Duration) {
 	}
 }
 
+// unconfirmedFor is how long a new job's message may take to be confirmed before the relay
+// publishes the job: past the background publish's own time limit, twice over (it may have
+// waited for a publisher first).
+func (in *Intake) unconfirmedFor() time.Duration { return 2 * in.cfg.PublishTimeout }
+
 // relayOnce publishes up to limit pending jobs and returns how many it found.
 func (in *Intake) relayOnce(ctx context.Context, limit int) int {
 	qctx, cancel := context.WithTimeout(ctx, in.cfg.RecordTimeout)
-	pending, err := in.cfg.Store.Pending(qctx, limit)
+	pending, err := in.cfg.Store.Pending(qctx, limit, in.unconfirmedFor())
 	cancel()
 	if err != nil {
 		if ctx.Err() == nil {

@@ -60,23 +60,44 @@ type JobMessage struct {
 func PublicationOf(j Job) Publication { return Publication{ID: j.ID, Version: j.UpdatedAt} }
 
 // Pending returns the outbox: queued jobs not yet on the broker whose time has come, each
-// with the version it is at (pass them back to MarkPublished once published).
-func (s *Store) Pending(ctx context.Context, limit int) ([]Publication, error) {
-	rows, err := s.pool.Query(ctx, `SELECT id, updated_at FROM jobs
+// with the version it is at (pass them back to MarkPublished once published). That is the
+// jobs not published, and the new jobs whose message was not confirmed within unconfirmedFor
+// (their publish at intake failed, or the process died before it): those younger are being
+// published now. Rows of job_unconfirmed whose job has moved on are deleted on the way.
+func (s *Store) Pending(ctx context.Context, limit int, unconfirmedFor time.Duration) ([]Publication, error) {
+	b := &pgx.Batch{}
+	b.Queue(`DELETE FROM job_unconfirmed u
+		WHERE u.version < now() - make_interval(secs => $1)
+			AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.id = u.job_id AND j.state = 'queued' AND j.updated_at = u.version)`,
+		unconfirmedFor.Seconds())
+	b.Queue(`(SELECT id, updated_at, next_attempt_at FROM jobs
 		WHERE state = 'queued' AND NOT published AND next_attempt_at <= now()
-		ORDER BY next_attempt_at LIMIT $1`, limit)
+		ORDER BY next_attempt_at LIMIT $1)
+		UNION ALL
+		(SELECT j.id, j.updated_at, j.next_attempt_at FROM job_unconfirmed u JOIN jobs j ON j.id = u.job_id
+		WHERE u.version < now() - make_interval(secs => $2) AND j.state = 'queued' AND j.updated_at = u.version
+			AND j.next_attempt_at <= now()
+		ORDER BY u.version LIMIT $1)
+		ORDER BY 3 LIMIT $1`, limit, unconfirmedFor.Seconds())
+	br := s.pool.SendBatch(ctx, b)
+	defer br.Close()
+	if _, err := br.Exec(); err != nil {
+		return nil, fmt.Errorf("jobstore: pending jobs: %w", err)
+	}
+	rows, err := br.Query()
 	if err != nil {
 		return nil, fmt.Errorf("jobstore: pending jobs: %w", err)
 	}
 	ps, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Publication, error) {
 		var p Publication
-		err := r.Scan(&p.ID, &p.Version)
+		var due time.Time
+		err := r.Scan(&p.ID, &p.Version, &due)
 		return p, err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("jobstore: pending jobs: %w", err)
 	}
-	return ps, nil
+	return ps, br.Close()
 }
 
 // Unstrand puts back in the outbox the queued jobs marked published whose time came more
@@ -99,14 +120,18 @@ func (s *Store) Unstrand(ctx context.Context, after time.Duration) (int64, error
 // MarkPublished records that the jobs' messages are on the broker. Only jobs still at the
 // version published are marked: a job that a worker claimed from that very message and
 // handed back to the queue meanwhile (a transient failure, a lost lease) needs a new
-// message, and stays in the outbox.
+// message, and stays in the outbox. A new job's confirm only deletes its row of
+// job_unconfirmed (it was recorded published).
 func (s *Store) MarkPublished(ctx context.Context, ps []Publication) error {
 	ids := make([]uuid.UUID, len(ps))
 	versions := make([]time.Time, len(ps))
 	for i, p := range ps {
 		ids[i], versions[i] = p.ID, p.Version
 	}
-	_, err := s.pool.Exec(ctx, `UPDATE jobs j SET published = true
+	_, err := s.pool.Exec(ctx, `WITH c AS (
+		DELETE FROM job_unconfirmed WHERE job_id = ANY($1::uuid[])
+	)
+	UPDATE jobs j SET published = true
 		FROM unnest($1::uuid[], $2::timestamptz[]) AS p(id, version)
 		WHERE j.id = p.id AND j.updated_at = p.version
 			AND j.state = 'queued' AND NOT j.published AND j.next_attempt_at <= now()`, ids, versions)
@@ -419,13 +444,16 @@ func (s *Store) foldCounts(ctx context.Context) error {
 	return nil
 }
 
-// Backlog returns the number of queued jobs that should be on the broker and are not: their
-// time has come and they are not published (the outbox relay's work). Jobs waiting out a
-// retry delay are not counted (see Waiting).
+// Backlog returns the number of queued jobs that should be on the broker and are not known
+// to be: their time has come and they are not published, or they are new and their message
+// is not confirmed yet (the outbox relay's work, or soon). Jobs waiting out a retry delay are
+// not counted (see Waiting).
 func (s *Store) Backlog(ctx context.Context) (int64, error) {
 	var n int64
-	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM jobs
-		WHERE state = 'queued' AND NOT published AND next_attempt_at <= now()`).Scan(&n); err != nil {
+	if err := s.pool.QueryRow(ctx, `SELECT
+		(SELECT count(*) FROM jobs WHERE state = 'queued' AND NOT published AND next_attempt_at <= now()) +
+		(SELECT count(*) FROM job_unconfirmed u JOIN jobs j ON j.id = u.job_id
+			WHERE j.state = 'queued' AND j.updated_at = u.version AND j.next_attempt_at <= now())`).Scan(&n); err != nil {
 		return 0, fmt.Errorf("jobstore: outbox backlog: %w", err)
 	}
 	return n, nil

@@ -211,18 +211,26 @@ type Item struct {
 
 // recordSQL inserts the events and jobs of a group in one statement, each array one column
 // (an event's jobs point to it by event_key), and returns the jobs it created. The foreign
-// key is checked at the statement's end, when the events are in.
+// key is checked at the statement's end, when the events are in. A new queued job is
+// recorded published, with a row in job_unconfirmed until its message is confirmed
+// (MarkPublished): its publish follows at once, and the relay takes over when it fails.
 const recordSQL = `
 WITH ev AS (
 	INSERT INTO events (key, source, event_id, type, time, time_text, body, content_type, received_at)
 	SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::text[],
 		$7::bytea[], $8::text[], $9::timestamptz[])
 	ON CONFLICT (key) DO NOTHING
+), j AS (
+	INSERT INTO jobs (id, event_key, route, state, error, max_attempts, received_at, published)
+	SELECT u.*, u.state = 'queued'
+	FROM unnest($10::uuid[], $11::uuid[], $12::text[], $13::text[], $14::text[], $15::int[], $16::timestamptz[])
+		AS u(id, event_key, route, state, error, max_attempts, received_at)
+	ON CONFLICT (id) DO NOTHING
+	RETURNING *
+), uc AS (
+	INSERT INTO job_unconfirmed (job_id, version) SELECT id, updated_at FROM j WHERE state = 'queued'
 )
-INSERT INTO jobs AS j (id, event_key, route, state, error, max_attempts, received_at)
-SELECT * FROM unnest($10::uuid[], $11::uuid[], $12::text[], $13::text[], $14::text[], $15::int[], $16::timestamptz[])
-ON CONFLICT (id) DO NOTHING
-RETURNING ` + ownCols
+SELECT ` + ownCols + ` FROM j`
 
 // ownCols are the columns of Job that are the jobs table's own (the event's are not).
 const ownCols = `j.id, j.route, j.state, j.attempts, j.max_attempts, j.received_at, j.updated_at,

@@ -285,14 +285,14 @@ func TestLifecycle(t *testing.T) {
 	ctx := context.Background()
 	id := record(t, s, "life", time.Now(), "r")[0].Job.ID
 
-	pending, err := s.Pending(ctx, 10)
+	pending, err := s.Pending(ctx, 10, 0)
 	if err != nil || len(pending) != 1 || pending[0].ID != id {
 		t.Fatalf("Pending = %v, %v", pending, err)
 	}
 	if err := s.MarkPublished(ctx, pending); err != nil {
 		t.Fatal(err)
 	}
-	if p, _ := s.Pending(ctx, 10); len(p) != 0 {
+	if p, _ := s.Pending(ctx, 10, 0); len(p) != 0 {
 		t.Errorf("published job still pending")
 	}
 	if n, _ := s.Backlog(ctx); n != 0 {
@@ -319,7 +319,7 @@ func TestLifecycle(t *testing.T) {
 	if _, err := s.Reschedule(ctx, id, "w1", "cartd unreachable", time.Now().Add(time.Hour), nil); err != nil {
 		t.Fatal(err)
 	}
-	if p, _ := s.Pending(ctx, 10); len(p) != 0 {
+	if p, _ := s.Pending(ctx, 10, 0); len(p) != 0 {
 		t.Error("a retry is pending before its time")
 	}
 	if _, err := s.Claim(ctx, id, "w1", time.Minute); !errors.Is(err, ErrNotClaimable) {
@@ -388,7 +388,7 @@ func TestMarkPublishedIgnoresAJobHandedBackMeanwhile(t *testing.T) {
 	}{
 		{"new job, published at intake", func() []Publication { return []Publication{PublicationOf(rec)} }},
 		{"retry, published by the relay", func() []Publication {
-			p, err := s.Pending(ctx, 10)
+			p, err := s.Pending(ctx, 10, 0)
 			if err != nil || len(p) != 1 {
 				t.Fatalf("Pending = %v, %v", p, err)
 			}
@@ -408,16 +408,16 @@ func TestMarkPublishedIgnoresAJobHandedBackMeanwhile(t *testing.T) {
 		if err := s.MarkPublished(ctx, published); err != nil {
 			t.Fatalf("%s: %v", tt.name, err)
 		}
-		p, err := s.Pending(ctx, 10)
+		p, err := s.Pending(ctx, 10, 0)
 		if err != nil || len(p) != 1 || p[0].ID != rec.ID {
 			t.Fatalf("%s: the rescheduled job is not in the outbox any more: Pending = %v, %v", tt.name, p, err)
 		}
 	}
-	p, _ := s.Pending(ctx, 10)
+	p, _ := s.Pending(ctx, 10, 0)
 	if err := s.MarkPublished(ctx, p); err != nil {
 		t.Fatal(err)
 	}
-	if p, _ := s.Pending(ctx, 10); len(p) != 0 {
+	if p, _ := s.Pending(ctx, 10, 0); len(p) != 0 {
 		t.Errorf("a job marked at its current version is still pending: %v", p)
 	}
 }
@@ -611,5 +611,79 @@ func TestListBounded(t *testing.T) {
 				t.Errorf("EventBodiesWithin(%d)[%s] = %+v", bound, id, b)
 			}
 		}
+	}
+}
+
+// A new queued job is recorded published, its message unconfirmed: the confirm deletes that
+// mark without writing the job's row again; without a confirm, the relay gets the job once
+// the publish had its time, and never a job that moved on.
+func TestNewJobUnconfirmedUntilItsConfirm(t *testing.T) {
+	t.Parallel()
+	s := open(t)
+	ctx := context.Background()
+	unconfirmed := func() (n int) {
+		t.Helper()
+		if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM job_unconfirmed`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	rowVersion := func(id uuid.UUID) (xmin string) {
+		t.Helper()
+		if err := s.pool.QueryRow(ctx, `SELECT xmin::text FROM jobs WHERE id = $1`, id).Scan(&xmin); err != nil {
+			t.Fatal(err)
+		}
+		return xmin
+	}
+
+	// Confirmed: in flight meanwhile (not the relay's, but in the backlog), then nothing left.
+	a := record(t, s, "confirmed", time.Now(), "r")[0].Job
+	if !a.Published || unconfirmed() != 1 {
+		t.Fatalf("new job: published %v, %d unconfirmed", a.Published, unconfirmed())
+	}
+	if p, err := s.Pending(ctx, 10, time.Minute); err != nil || len(p) != 0 {
+		t.Errorf("a job whose publish is under way is pending: %v, %v", p, err)
+	}
+	if n, err := s.Backlog(ctx); err != nil || n != 1 {
+		t.Errorf("backlog %d, %v with a new job not confirmed yet; want 1", n, err)
+	}
+	before := rowVersion(a.ID)
+	if err := s.MarkPublished(ctx, []Publication{PublicationOf(a)}); err != nil {
+		t.Fatal(err)
+	}
+	if after := rowVersion(a.ID); after != before {
+		t.Errorf("confirming a new job wrote its row again (xmin %s -> %s)", before, after)
+	}
+	if n, _ := s.Backlog(ctx); n != 0 || unconfirmed() != 0 {
+		t.Errorf("after the confirm: backlog %d, %d unconfirmed", n, unconfirmed())
+	}
+	if p, _ := s.Pending(ctx, 10, 0); len(p) != 0 {
+		t.Errorf("a confirmed job is pending: %v", p)
+	}
+
+	// Never confirmed (the process died): the relay's, once older than the publish's time.
+	b := record(t, s, "lost-publish", time.Now(), "r")[0].Job
+	p, err := s.Pending(ctx, 10, 0)
+	if err != nil || len(p) != 1 || p[0] != PublicationOf(b) {
+		t.Fatalf("Pending = %v, %v; want the unconfirmed job %s", p, err, b.ID)
+	}
+	if err := s.MarkPublished(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	if p, _ := s.Pending(ctx, 10, 0); len(p) != 0 || unconfirmed() != 0 {
+		t.Errorf("relayed: still pending %v, %d unconfirmed", p, unconfirmed())
+	}
+
+	// Claimed before any confirm (a worker faster than the confirm's mark, then a crash):
+	// the mark is stale, is not relayed, and goes.
+	c := record(t, s, "claimed-first", time.Now(), "r")[0].Job
+	if _, err := s.Claim(ctx, c.ID, "w", time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if p, _ := s.Pending(ctx, 10, 0); len(p) != 0 {
+		t.Errorf("a running job is pending: %v", p)
+	}
+	if unconfirmed() != 0 {
+		t.Errorf("the stale mark of a running job was kept")
 	}
 }
