@@ -74,6 +74,7 @@ func (s *refusingStore) Pending(context.Context, int, time.Duration) ([]jobstore
 	return nil, nil
 }
 func (s *refusingStore) MarkPublished(context.Context, []jobstore.Publication) error { return nil }
+func (s *refusingStore) Unpublished(context.Context, []jobstore.Publication) error   { return nil }
 
 type heldMessages struct {
 	mu   sync.Mutex

@@ -31,6 +31,7 @@ type Store interface {
 	RecordMany(ctx context.Context, items []jobstore.Item) ([][]jobstore.Recorded, error)
 	Pending(ctx context.Context, limit int, unconfirmedFor time.Duration) ([]jobstore.Publication, error)
 	MarkPublished(ctx context.Context, ps []jobstore.Publication) error
+	Unpublished(ctx context.Context, ps []jobstore.Publication) error
 }
 
 // Publisher is what intake needs of the broker.

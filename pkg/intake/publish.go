@@ -36,7 +36,7 @@ func (in *Intake) enqueue(rec []jobstore.Recorded) {
 // cancelled. Jobs still waiting to be published then are left to the relay (they are
 // unpublished in the store).
 func (in *Intake) Run(ctx context.Context) {
-	marks := make(chan jobstore.Publication, in.cfg.PublishBuffer)
+	marks := make(chan mark, in.cfg.PublishBuffer)
 	var wg sync.WaitGroup
 	for range in.cfg.Committers {
 		wg.Add(1)
@@ -56,9 +56,7 @@ func (in *Intake) Run(ctx context.Context) {
 				case <-ctx.Done():
 					return
 				case o := <-in.publish:
-					if in.publishJob(ctx, o.msg) {
-						marks <- o.pub
-					}
+					marks <- mark{pub: o.pub, ok: in.publishJob(ctx, o.msg)}
 				}
 			}
 		}()
@@ -90,35 +88,55 @@ func (in *Intake) publishJob(ctx context.Context, m jobstore.JobMessage) bool {
 	return true
 }
 
-// markPublished records confirmed publishes in batches, so that a busy intake does not pay
-// one extra PostgreSQL round trip per job.
-func (in *Intake) markPublished(ids <-chan jobstore.Publication) {
+// mark is the end of one background publish: confirmed, or not.
+type mark struct {
+	pub jobstore.Publication
+	ok  bool
+}
+
+// markPublished records the ends of background publishes in batches, so that a busy intake
+// does not pay one extra PostgreSQL round trip per job: confirmed jobs lose their unconfirmed
+// mark, and jobs whose publish failed go back to the outbox at once, for the relay.
+func (in *Intake) markPublished(marks <-chan mark) {
 	const maxBatch = 256
-	batch := make([]jobstore.Publication, 0, maxBatch)
+	done := make([]jobstore.Publication, 0, maxBatch)
+	var failed []jobstore.Publication
 	flush := func() {
-		if len(batch) == 0 {
+		if len(done)+len(failed) == 0 {
 			return
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), in.cfg.RecordTimeout)
-		if err := in.cfg.Store.MarkPublished(ctx, batch); err != nil {
-			// The jobs stay unpublished: the relay publishes them again, and workers
-			// ignore the duplicate message of a job that is no longer queued.
-			in.cfg.Logger.Debug("marking jobs published failed", "jobs", len(batch), "error", err)
+		defer cancel()
+		if len(done) > 0 {
+			if err := in.cfg.Store.MarkPublished(ctx, done); err != nil {
+				// The jobs stay unconfirmed: the relay publishes them again, and workers
+				// ignore the duplicate message of a job that is no longer queued.
+				in.cfg.Logger.Debug("marking jobs published failed", "jobs", len(done), "error", err)
+			}
 		}
-		cancel()
-		batch = batch[:0]
+		if len(failed) > 0 {
+			if err := in.cfg.Store.Unpublished(ctx, failed); err != nil {
+				// They stay unconfirmed: the relay takes them once their publish's time is over.
+				in.cfg.Logger.Debug("handing unpublished jobs to the relay failed", "jobs", len(failed), "error", err)
+			}
+		}
+		done, failed = done[:0], failed[:0]
 	}
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	for {
 		select {
-		case id, ok := <-ids:
+		case m, ok := <-marks:
 			if !ok {
 				flush()
 				return
 			}
-			batch = append(batch, id)
-			if len(batch) == maxBatch {
+			if m.ok {
+				done = append(done, m.pub)
+			} else {
+				failed = append(failed, m.pub)
+			}
+			if len(done)+len(failed) == maxBatch {
 				flush()
 			}
 		case <-tick.C:

@@ -141,6 +141,26 @@ func (s *Store) MarkPublished(ctx context.Context, ps []Publication) error {
 	return nil
 }
 
+// Unpublished hands new jobs whose publish failed to the relay at once: their unconfirmed
+// mark goes, and they are no longer published (were they still at the version published).
+func (s *Store) Unpublished(ctx context.Context, ps []Publication) error {
+	ids := make([]uuid.UUID, len(ps))
+	versions := make([]time.Time, len(ps))
+	for i, p := range ps {
+		ids[i], versions[i] = p.ID, p.Version
+	}
+	_, err := s.pool.Exec(ctx, `WITH c AS (
+		DELETE FROM job_unconfirmed WHERE job_id = ANY($1::uuid[])
+	)
+	UPDATE jobs j SET published = false
+		FROM unnest($1::uuid[], $2::timestamptz[]) AS p(id, version)
+		WHERE j.id = p.id AND j.updated_at = p.version AND j.state = 'queued' AND j.published`, ids, versions)
+	if err != nil {
+		return fmt.Errorf("jobstore: hand %d unpublished jobs to the relay: %w", len(ps), err)
+	}
+	return nil
+}
+
 const claimSQL = `
 WITH c AS (
 	UPDATE jobs SET state = 'running', attempts = attempts + 1, started_at = now(), updated_at = now(),

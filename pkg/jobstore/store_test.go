@@ -687,3 +687,26 @@ func TestNewJobUnconfirmedUntilItsConfirm(t *testing.T) {
 		t.Errorf("the stale mark of a running job was kept")
 	}
 }
+
+// A new job whose publish failed goes back to the outbox at once, not after the time its
+// publish could have taken; one that moved on meanwhile is left as it is.
+func TestUnpublishedGoesToTheRelayAtOnce(t *testing.T) {
+	t.Parallel()
+	s := open(t)
+	ctx := context.Background()
+	a := record(t, s, "refused", time.Now(), "r")[0].Job
+	b := record(t, s, "claimed", time.Now(), "r")[0].Job
+	if _, err := s.Claim(ctx, b.ID, "w", time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Unpublished(ctx, []Publication{PublicationOf(a), PublicationOf(b)}); err != nil {
+		t.Fatal(err)
+	}
+	p, err := s.Pending(ctx, 10, time.Hour)
+	if err != nil || len(p) != 1 || p[0] != PublicationOf(a) {
+		t.Fatalf("Pending = %v, %v; want only the refused job, at once", p, err)
+	}
+	if j, _ := s.Get(ctx, b.ID); j.State != Running {
+		t.Errorf("the claimed job is %s", j.State)
+	}
+}
