@@ -42,7 +42,7 @@ type storeFigures struct {
 	// Claims just after a checkpoint, before those measured above.
 	coldClaim    [2]result
 	coldClaimWAL [2]walUse
-	reads    []storeRead
+	reads        []storeRead
 }
 
 type storeRead struct {
