@@ -70,7 +70,7 @@ fuzz: ## Run every fuzz target for FUZZTIME each (default 10s).
 	done
 
 .PHONY: bench
-bench: ## One table of load figures (~8 min on 2 CPUs): raw PostgreSQL/RabbitMQ, durable intake, the sandbox's cost, end-to-end jobs (sandboxed), memory, 1 GiB transfers, a store of 1 million jobs.
+bench: ## One table of load figures (~8 min on 2 CPUs): raw PostgreSQL/RabbitMQ, durable intake, the sandbox's cost, end-to-end jobs (sandboxed), small script jobs (alone and in bursts of 300), memory, 1 GiB transfers, a store of 1 million jobs.
 	$(GO) run ./cmd/dispatcher-bench all -duration $(BENCHTIME) -concurrency 1,16,64 -jobs 40 -workers 2 -transfer-size $(BENCHSIZE) -store-jobs $(STOREJOBS)
 
 .PHONY: hostile
@@ -106,6 +106,10 @@ bench-abuse: ## Only the abuse rows of make bench: the receiver's memory and a s
 .PHONY: bench-pipeline
 bench-pipeline: ## Only the end-to-end rows of make bench, at 1, 2 and 4 workers: jobs/s, latency, peak memory.
 	$(GO) run ./cmd/dispatcher-bench pipeline -jobs 40 -concurrency 1,2,4
+
+.PHONY: bench-scripts
+bench-scripts: ## Only the script-job rows of make bench: 20 jobs alone, then bursts of 300 at 2 and 8 workers (and one with SANDBOX=off), with the CPU per job of each process and a CPU profile of the receiver and the worker.
+	$(GO) run ./cmd/dispatcher-bench scripts -jobs 300 -workers 2,8 -profile
 
 # Flags of make chaos and make chaos-harsh, e.g. CHAOS_FLAGS="-events 500 -rate 10";
 # CHAOS_RUNS=5 runs one after the other (one line each and a total at the end).

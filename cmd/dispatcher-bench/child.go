@@ -33,10 +33,14 @@ func dispatcherBinary(ctx context.Context, bin, dir string) (string, error) {
 		}
 		return abs, nil
 	}
-	out := filepath.Join(dir, "dispatcher")
-	cmd := exec.CommandContext(ctx, devenv.EnvOr("GO", "go"), "build", "-o", out, "./cmd/dispatcher")
+	return goBuild(ctx, "./cmd/dispatcher", filepath.Join(dir, "dispatcher"))
+}
+
+// goBuild builds the command pkg (run from the repository root) into out.
+func goBuild(ctx context.Context, pkg, out string) (string, error) {
+	cmd := exec.CommandContext(ctx, devenv.EnvOr("GO", "go"), "build", "-o", out, pkg)
 	if b, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build ./cmd/dispatcher: %w\n%s", err, b)
+		return "", fmt.Errorf("go build %s: %w\n%s", pkg, err, b)
 	}
 	return out, nil
 }

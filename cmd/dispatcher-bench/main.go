@@ -10,7 +10,9 @@
 //	dispatcher-bench sandbox  [-jobs 40]
 //	dispatcher-bench abuse    [-rounds 3]
 //	dispatcher-bench store    [-store-jobs 1000000] [-duration 5s]
+//	dispatcher-bench scripts  [-jobs 300] [-workers 2,8] [-sandbox-off] [-profile]
 //
+// In all, the scripts part takes -script-jobs and -script-workers (defaults 300 and 2,8).
 // Every subcommand also takes -dispatcher (a built binary; default: go build it), -database,
 // -broker, -queue-type and -timeout.
 package main
@@ -47,6 +49,7 @@ const usage = `Usage: dispatcher-bench all      [-duration 5s] [-concurrency 1,1
        dispatcher-bench sandbox  [-jobs 40]
        dispatcher-bench abuse    [-rounds 3]
        dispatcher-bench store    [-store-jobs 1000000] [-duration 5s]
+       dispatcher-bench scripts  [-jobs 300] [-workers 2,8] [-sandbox-off=false] [-profile]
 Each also takes -dispatcher BIN, -database URL, -broker URL, -queue-type quorum|classic, -timeout 9m.`
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -60,7 +63,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var parts options
 	switch args[0] {
 	case "all":
-		parts = options{intake: true, pipeline: true, transfer: true, sandbox: true, abuse: true, store: true}
+		parts = options{intake: true, pipeline: true, transfer: true, sandbox: true, abuse: true, store: true, scripts: true}
 	case "intake":
 		parts = options{intake: true}
 	case "pipeline":
@@ -71,6 +74,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		parts = options{abuse: true}
 	case "store":
 		parts = options{store: true}
+	case "scripts":
+		parts = options{scripts: true}
 	default:
 		fmt.Fprintln(stderr, usage)
 		return 2
@@ -81,15 +86,31 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	o.name = args[0]
 	fs.DurationVar(&o.duration, "duration", 5*time.Second, "length of each load measurement (raw INSERT, raw publish, intake)")
 	var intakeLevels, workerLevels *string
-	if args[0] == "pipeline" {
+	switch args[0] {
+	case "scripts": // -workers is the scripts part's (below)
+		unused := "1"
+		workerLevels, intakeLevels = &unused, &unused
+	case "pipeline":
 		// bench-pipeline's historic spelling: -concurrency is the workers'.
 		workerLevels = fs.String("concurrency", "1,2,4", "worker concurrencies of the end-to-end runs, comma-separated")
 		intakeLevels = workerLevels
-	} else {
+	default:
 		intakeLevels = fs.String("concurrency", "1,16,64", "concurrencies of the load measurements, comma-separated")
 		workerLevels = fs.String("workers", "2", "worker concurrencies of the end-to-end runs, comma-separated")
 	}
-	fs.IntVar(&o.jobs, "jobs", 40, "jobs per end-to-end run")
+	var scriptLevels *string
+	if args[0] == "scripts" {
+		// The scripts part's own spelling: -jobs and -workers are its.
+		fs.IntVar(&o.scriptJobs, "jobs", 300, "script jobs of each burst")
+		scriptLevels = fs.String("workers", "2,8", "WORKER_CONCURRENCY of the script bursts, comma-separated")
+		o.jobs = 40
+	} else {
+		fs.IntVar(&o.jobs, "jobs", 40, "jobs per end-to-end run")
+		fs.IntVar(&o.scriptJobs, "script-jobs", 300, "script jobs of each burst (scripts part)")
+		scriptLevels = fs.String("script-workers", "2,8", "WORKER_CONCURRENCY of the script bursts, comma-separated (scripts part)")
+	}
+	fs.BoolVar(&o.sandboxOff, "sandbox-off", true, "scripts part: one more burst, at the last worker concurrency, with SANDBOX=off (comparison only)")
+	fs.BoolVar(&o.profile, "profile", false, "scripts part: take a 5 s CPU profile of the receiver and the worker (DEBUG_LISTEN_ADDR) during the last sandboxed burst and print the top functions")
 	fs.IntVar(&o.rounds, "rounds", 3, "rounds of eight 16 MiB events at once (abuse part)")
 	fs.IntVar(&o.storeJobs, "store-jobs", 1_000_000, "finished jobs the store part fills the job store with (10000000 for ten million)")
 	size := fs.String("transfer-size", "1GiB", "size of the file uploaded and downloaded")
@@ -113,8 +134,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "-concurrency:", err)
 		return 2
 	}
-	if o.workers, err = parseLevels(*workerLevels); err != nil {
-		fmt.Fprintln(stderr, "-workers:", err)
+	if args[0] != "scripts" {
+		if o.workers, err = parseLevels(*workerLevels); err != nil {
+			fmt.Fprintln(stderr, "-workers:", err)
+			return 2
+		}
+	}
+	if o.scriptWorkers, err = parseLevels(*scriptLevels); err != nil {
+		fmt.Fprintln(stderr, "-workers / -script-workers:", err)
+		return 2
+	}
+	if o.scriptJobs < 1 {
+		fmt.Fprintln(stderr, "-jobs / -script-jobs: want a positive value")
 		return 2
 	}
 	if o.size, err = parseSize(*size); err != nil || o.size < 1 {
@@ -151,6 +182,10 @@ type options struct {
 	name                       string
 	intake, pipeline, transfer bool
 	sandbox, abuse, store      bool
+	scripts                    bool
+	sandboxOff, profile        bool // of the scripts part
+	scriptJobs                 int
+	scriptWorkers              []int
 	rounds, storeJobs          int
 	duration                   time.Duration
 	levels, workers            []int
@@ -225,6 +260,13 @@ func bench(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 			rs[0].rows(t)
 		}
 	}
+	var scriptFigs scriptsFigures
+	if o.scripts {
+		if scriptFigs, err = measureScripts(ctx, env, o.scriptJobs, o.scriptWorkers, o.sandboxOff, o.profile, progress); err != nil {
+			return err
+		}
+		scriptFigs.rows(t)
+	}
 	if o.transfer {
 		progress("%s upload, then download", fmtSize(o.size))
 		f, err := measureTransfer(ctx, env, o.size)
@@ -238,6 +280,7 @@ func bench(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 	if err := t.write(stdout); err != nil {
 		return err
 	}
+	scriptFigs.writeProfiles(stdout)
 	fmt.Fprintf(stdout, "\nThe whole run took %s.\n", time.Since(began).Round(time.Second))
 	return nil
 }
@@ -258,7 +301,11 @@ func header(ctx context.Context, w io.Writer, o *options, built bool) {
 	if built {
 		bin = "./cmd/dispatcher (built from this tree)"
 	}
-	fmt.Fprintf(w, "dispatcher: `%s serve`, a child process per part, private schema and queues; simulated Pacifica runs in the benchmark's process\n", bin)
+	sim := "simulated Pacifica runs in the benchmark's process"
+	if o.scripts {
+		sim += " (the scripts part's: `pacifica-sim serve`, a child process)"
+	}
+	fmt.Fprintf(w, "dispatcher: `%s serve`, a child process per part, private schema and queues; %s\n", bin, sim)
 	var parts []string
 	if o.intake {
 		parts = append(parts, fmt.Sprintf("load %s per measurement at concurrency %s, sample event %d B", o.duration, joinInts(o.levels), len(env.sample)))
@@ -277,6 +324,10 @@ func header(ctx context.Context, w io.Writer, o *options, built bool) {
 	}
 	if o.store {
 		parts = append(parts, fmt.Sprintf("store of %s finished jobs", fmtCount(o.storeJobs)))
+	}
+	if o.scripts {
+		parts = append(parts, fmt.Sprintf("script jobs: %d alone, bursts of %d at %s workers (receiver and worker as two children; simulator a child with no delays)",
+			scriptsAlone, o.scriptJobs, joinInts(o.scriptWorkers)))
 	}
 	fmt.Fprintf(w, "sizes:      %s\n", strings.Join(parts, "; "))
 }
