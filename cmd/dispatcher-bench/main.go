@@ -10,7 +10,7 @@
 //	dispatcher-bench sandbox  [-jobs 40]
 //	dispatcher-bench abuse    [-rounds 3]
 //	dispatcher-bench store    [-store-jobs 1000000] [-duration 5s]
-//	dispatcher-bench scripts  [-jobs 300] [-workers 2,8] [-sandbox-off] [-profile]
+//	dispatcher-bench scripts  [-jobs 300] [-workers 2,8] [-sandbox-off] [-profile [-profile-dir DIR]]
 //
 // In all, the scripts part takes -script-jobs and -script-workers (defaults 300 and 2,8).
 // Every subcommand also takes -dispatcher (a built binary; default: go build it), -database,
@@ -49,7 +49,7 @@ const usage = `Usage: dispatcher-bench all      [-duration 5s] [-concurrency 1,1
        dispatcher-bench sandbox  [-jobs 40]
        dispatcher-bench abuse    [-rounds 3]
        dispatcher-bench store    [-store-jobs 1000000] [-duration 5s]
-       dispatcher-bench scripts  [-jobs 300] [-workers 2,8] [-sandbox-off=false] [-profile]
+       dispatcher-bench scripts  [-jobs 300] [-workers 2,8] [-sandbox-off=false] [-profile [-profile-dir DIR]]
 Each also takes -dispatcher BIN, -database URL, -broker URL, -queue-type quorum|classic, -timeout 9m.`
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -110,6 +110,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		scriptLevels = fs.String("script-workers", "2,8", "WORKER_CONCURRENCY of the script bursts, comma-separated (scripts part)")
 	}
 	fs.BoolVar(&o.sandboxOff, "sandbox-off", true, "scripts part: one more burst, at the last worker concurrency, with SANDBOX=off (comparison only)")
+	fs.StringVar(&o.profileDir, "profile-dir", "", "scripts part, with -profile: keep the raw profiles (receiver.pprof, worker.pprof) in this directory, for go tool pprof")
 	fs.BoolVar(&o.profile, "profile", false, "scripts part: take a 5 s CPU profile of the receiver and the worker (DEBUG_LISTEN_ADDR) during the last sandboxed burst and print the top functions")
 	fs.IntVar(&o.rounds, "rounds", 3, "rounds of eight 16 MiB events at once (abuse part)")
 	fs.IntVar(&o.storeJobs, "store-jobs", 1_000_000, "finished jobs the store part fills the job store with (10000000 for ten million)")
@@ -184,6 +185,7 @@ type options struct {
 	sandbox, abuse, store      bool
 	scripts                    bool
 	sandboxOff, profile        bool // of the scripts part
+	profileDir                 string
 	scriptJobs                 int
 	scriptWorkers              []int
 	rounds, storeJobs          int
@@ -262,7 +264,7 @@ func bench(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 	}
 	var scriptFigs scriptsFigures
 	if o.scripts {
-		if scriptFigs, err = measureScripts(ctx, env, o.scriptJobs, o.scriptWorkers, o.sandboxOff, o.profile, progress); err != nil {
+		if scriptFigs, err = measureScripts(ctx, env, o.scriptJobs, o.scriptWorkers, o.sandboxOff, o.profile, o.profileDir, progress); err != nil {
 			return err
 		}
 		scriptFigs.rows(t)

@@ -76,8 +76,9 @@ type scriptsProfile struct {
 // (child process, no delays), receiver and worker (child processes); the sources uploaded
 // first; at the first concurrency scriptsAlone jobs one at a time; then a burst of n jobs.
 // With sandboxOff, one more burst at the last concurrency runs with SANDBOX=off. With
-// profile, the last sandboxed burst's receiver and worker are profiled.
-func measureScripts(ctx context.Context, env *benchEnv, n int, levels []int, sandboxOff, profile bool,
+// profile, the last sandboxed burst's receiver and worker are profiled (the raw profiles
+// kept in profileDir when it is not empty).
+func measureScripts(ctx context.Context, env *benchEnv, n int, levels []int, sandboxOff, profile bool, profileDir string,
 	progress func(string, ...any)) (scriptsFigures, error) {
 	var f scriptsFigures
 	simBin, err := goBuild(ctx, "./cmd/pacifica-sim", filepath.Join(env.tmp, "pacifica-sim"))
@@ -107,7 +108,7 @@ func measureScripts(ctx context.Context, env *benchEnv, n int, levels []int, san
 	}
 	for _, r := range runs {
 		progress("script jobs: %d alone, then %d at once, %d workers, SANDBOX=%s", r.alone, n, r.workers, r.sandbox)
-		b, alone, profs, err := scriptsRun(ctx, env, simBin, dir, n, r.workers, r.alone, r.sandbox, r.profile)
+		b, alone, profs, err := scriptsRun(ctx, env, simBin, dir, n, r.workers, r.alone, r.sandbox, r.profile, profileDir)
 		if err != nil {
 			return f, err
 		}
@@ -136,7 +137,7 @@ func writeScriptConfig(dir string) error {
 // scriptsRun is one run of the scripts part on a fresh simulator, schema, receiver and
 // worker.
 func scriptsRun(ctx context.Context, env *benchEnv, simBin, scriptDir string, n, workers, alone int, sandboxMode string,
-	profile bool) (b scriptsBurst, aloneLat []time.Duration, profs []scriptsProfile, err error) {
+	profile bool, profileDir string) (b scriptsBurst, aloneLat []time.Duration, profs []scriptsProfile, err error) {
 	b = scriptsBurst{workers: workers, n: n, sandbox: sandboxMode}
 	schema, drop, err := privateSchema(ctx, env.dbURL)
 	if err != nil {
@@ -255,7 +256,12 @@ func scriptsRun(ctx context.Context, env *benchEnv, simBin, scriptDir string, n,
 	}
 	var profWG sync.WaitGroup
 	profErrs := make([]error, 2)
-	profFiles := []string{filepath.Join(tmp, "receiver.pprof"), filepath.Join(tmp, "worker.pprof")}
+	if profileDir == "" {
+		profileDir = tmp
+	} else if err := os.MkdirAll(profileDir, 0o755); err != nil {
+		return b, nil, nil, err
+	}
+	profFiles := []string{filepath.Join(profileDir, "receiver.pprof"), filepath.Join(profileDir, "worker.pprof")}
 	if profile {
 		for i, addr := range []string{debugRecv, debugWork} {
 			profWG.Add(1)
