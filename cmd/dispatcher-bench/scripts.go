@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
@@ -47,6 +48,7 @@ const scriptFilter = `$[?( $["data"][*][?( @["destinationTable"] = "TransactionK
 // scriptsFigures are the results of the scripts part.
 type scriptsFigures struct {
 	alone        []time.Duration // received -> finished, one job at a time
+	aloneStages  jobStages
 	aloneWorkers int
 	bursts       []scriptsBurst
 	profiles     []scriptsProfile
@@ -64,6 +66,49 @@ type scriptsBurst struct {
 	share                  cpuShare
 	statements, roundTrips float64 // both processes'
 	receiverMem, workerMem memStatus
+	aloneStages            jobStages // of the jobs alone, when there were
+}
+
+// jobStages are the medians of a job's stages, from the job store: received -> the attempt
+// started (intake, RabbitMQ, the claim), the download (the job's log), the script (its
+// duration in the script log), and the rest (verification, preparing the directory, the
+// upload, the finish).
+type jobStages struct {
+	toStart, download, script, rest time.Duration
+}
+
+var downloadedIn = regexp.MustCompile(`downloaded \d+ files \(\d+ bytes\) in (\S+)`)
+
+// stagesOf reads the stages of the succeeded jobs and returns their medians.
+func stagesOf(ctx context.Context, db *pgx.Conn) (jobStages, error) {
+	rows, err := db.Query(ctx, `SELECT received_at, started_at, finished_at, logs, coalesce((details->>'duration_seconds')::float8, 0)
+		FROM jobs WHERE state = 'succeeded'`)
+	if err != nil {
+		return jobStages{}, err
+	}
+	var toStart, download, script, rest []time.Duration
+	for rows.Next() {
+		var r, st, f time.Time
+		var logs string
+		var secs float64
+		if err := rows.Scan(&r, &st, &f, &logs, &secs); err != nil {
+			return jobStages{}, err
+		}
+		var dl time.Duration
+		if m := downloadedIn.FindStringSubmatch(logs); m != nil {
+			dl, _ = time.ParseDuration(m[1])
+		}
+		sc := time.Duration(secs * float64(time.Second))
+		toStart = append(toStart, st.Sub(r))
+		download = append(download, dl)
+		script = append(script, sc)
+		rest = append(rest, f.Sub(st)-dl-sc)
+	}
+	if err := rows.Err(); err != nil {
+		return jobStages{}, err
+	}
+	return jobStages{toStart: percentile(toStart, .5), download: percentile(download, .5),
+		script: percentile(script, .5), rest: percentile(rest, .5)}, nil
 }
 
 // scriptsProfile is the top of one process's CPU profile during a burst.
@@ -114,7 +159,7 @@ func measureScripts(ctx context.Context, env *benchEnv, n int, levels []int, san
 		}
 		f.bursts = append(f.bursts, b)
 		if r.alone > 0 {
-			f.alone = alone
+			f.alone, f.aloneStages = alone, b.aloneStages
 		}
 		f.profiles = append(f.profiles, profs...)
 	}
@@ -228,6 +273,9 @@ func scriptsRun(ctx context.Context, env *benchEnv, simBin, scriptDir string, n,
 			return b, nil, nil, err
 		}
 		aloneLat = lat
+		if b.aloneStages, err = stagesOf(ctx, db); err != nil {
+			return b, nil, nil, err
+		}
 	}
 
 	// The burst.
@@ -624,7 +672,8 @@ func (f scriptsFigures) rows(t *table) {
 	if len(f.alone) > 0 {
 		t.add("script jobs alone", fmt.Sprintf("%d jobs one at a time, %s, sandboxed, 1 file out", len(f.alone), plural(f.aloneWorkers, "worker")),
 			"", fmtLatency(f.alone, .50), fmtLatency(f.alone, .95), fmtLatency(f.alone, .99),
-			"received -> result ingested; goal: p50 under 50 ms")
+			fmt.Sprintf("received -> result ingested; goal: p50 under 50 ms; medians: received -> attempt started %s, download %s, script %s, the rest (verify, directory, upload, finish) %s",
+				fmtDuration(f.aloneStages.toStart), fmtDuration(f.aloneStages.download), fmtDuration(f.aloneStages.script), fmtDuration(f.aloneStages.rest)))
 	}
 	for _, b := range f.bursts {
 		n := time.Duration(b.n)
