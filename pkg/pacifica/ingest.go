@@ -141,12 +141,12 @@ func (c *IngestClient) State(ctx context.Context, jobID int64) (IngestState, err
 	return st, nil
 }
 
-// Wait polls the upload job until it is ingested (first interval 50ms, growing to 1s, up
-// to the ingest time limit: a time-out is retryable), or FAILED (permanent, with ingest's
-// exception).
+// Wait polls the upload job until it is ingested (first interval FirstPollInterval, doubling
+// to MaxPollInterval, up to the ingest time limit: a time-out is retryable), or FAILED
+// (permanent, with ingest's exception).
 func (c *IngestClient) Wait(ctx context.Context, jobID int64) (IngestState, error) {
 	deadline := time.Now().Add(c.timeout)
-	interval := 50 * time.Millisecond
+	interval := FirstPollInterval
 	for {
 		st, err := c.State(ctx, jobID)
 		if err != nil {
@@ -170,7 +170,7 @@ func (c *IngestClient) Wait(ctx context.Context, jobID int64) (IngestState, erro
 			return st, fmt.Errorf("ingest: wait for upload job %d: %w", jobID, ctx.Err())
 		case <-t.C:
 		}
-		interval = min(interval*2, time.Second)
+		interval = min(interval*2, MaxPollInterval)
 	}
 }
 
