@@ -77,11 +77,20 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
+// MaxIdleConnsPerHost is how many idle connections the HTTP client keeps to each Pacifica
+// host for the next request (WORKER_CONCURRENCY's default is 4 per CPU).
+const MaxIdleConnsPerHost = 64
+
 // HTTPClient builds the HTTP client of the configuration: TLS verification as CA_BUNDLE
 // says, the client certificate of clientssl authentication, and basic credentials added to
 // every request.
 func (c Config) HTTPClient() (*http.Client, error) {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
+	// Every job of a worker talks to the same few hosts (cartd, ingest, metadata) at once:
+	// with net/http's default of 2 idle connections per host, the others were closed after
+	// each request and opened again for the next (a TCP handshake, and a TLS one in
+	// production, per request).
+	tr.MaxIdleConnsPerHost = MaxIdleConnsPerHost
 	tlsCfg := &tls.Config{MinVersion: tls.VersionTLS12}
 	switch strings.ToLower(c.CABundle) {
 	case "", "true":
