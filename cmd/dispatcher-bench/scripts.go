@@ -689,10 +689,11 @@ func (f scriptsFigures) rows(t *table) {
 				fmtDuration(b.span), fmtDuration(disp/n), fmtDuration(b.receiver.Self/n), fmtDuration(b.worker.Self/n), fmtDuration(b.sim/n)))
 		t.add("  where a script job's time goes", fmt.Sprintf("%s, per job", plural(b.workers, "worker")),
 			fmt.Sprintf("%.1f stmts", b.statements/float64(b.n)), "", "", "",
-			fmt.Sprintf("%.1f round trips to PostgreSQL; CPU: scripts (bwrap, sh) %s, PostgreSQL %s, RabbitMQ %s, benchmark %s; machine busy %.0f%% of %d CPUs",
+			fmt.Sprintf("%.1f round trips to PostgreSQL; CPU: scripts (bwrap, sh) %s, PostgreSQL %s, RabbitMQ %s, benchmark %s, kernel threads %s; the whole machine %s per job (at most %.0f jobs/s on %d CPUs), busy %.0f%%",
 				b.roundTrips/float64(b.n), fmtDuration(b.worker.Children/n), fmtDuration(b.share.postgres/n),
-				fmtDuration(b.share.rabbitmq/n), fmtDuration(b.share.bench/n),
-				100*b.share.busy.Seconds()/(b.span.Seconds()*float64(runtime.NumCPU())), runtime.NumCPU()))
+				fmtDuration(b.share.rabbitmq/n), fmtDuration(b.share.bench/n), fmtDuration(b.share.kernel/n),
+				fmtDuration(b.share.busy/n), float64(runtime.NumCPU())/(b.share.busy/n).Seconds(), runtime.NumCPU(),
+				100*b.share.busy.Seconds()/(b.span.Seconds()*float64(runtime.NumCPU()))))
 		if b.sandbox != "off" {
 			t.add("worker peak RSS, script jobs", fmt.Sprintf("serve ROLE=worker (child), %s, that run", plural(b.workers, "worker")),
 				fmtMiB(b.workerMem.Peak), "", "", "",

@@ -18,11 +18,14 @@ import (
 // interval's figures.
 type cpuShare struct {
 	postgres, rabbitmq, bench, busy time.Duration
+	// kernel is the kernel's own threads (children of kthreadd): work done for processes
+	// but not counted to them, such as tearing down the namespaces a sandbox made.
+	kernel time.Duration
 }
 
 func (c cpuShare) sub(o cpuShare) cpuShare {
 	return cpuShare{postgres: c.postgres - o.postgres, rabbitmq: c.rabbitmq - o.rabbitmq,
-		bench: c.bench - o.bench, busy: c.busy - o.busy}
+		bench: c.bench - o.bench, busy: c.busy - o.busy, kernel: c.kernel - o.kernel}
 }
 
 // rabbitProcesses are the command names of a RabbitMQ node's processes.
@@ -46,14 +49,17 @@ func readCPUShare() (cpuShare, error) {
 			continue // ended meanwhile
 		}
 		name := commandName(b)
-		if name != "postgres" && !rabbitProcesses[name] {
+		kthread := e.Name() == "2" || parentPID(b) == "2"
+		if name != "postgres" && !rabbitProcesses[name] && !kthread {
 			continue
 		}
 		t, err := parseCPUTimes(b)
 		if err != nil {
 			continue
 		}
-		if name == "postgres" {
+		if kthread {
+			s.kernel += t.Self
+		} else if name == "postgres" {
 			s.postgres += t.Self + t.Children
 		} else {
 			s.rabbitmq += t.Self + t.Children
@@ -77,6 +83,19 @@ func commandName(stat []byte) string {
 		return ""
 	}
 	return string(stat[i+1 : j])
+}
+
+// parentPID is field 4 of /proc/<pid>/stat.
+func parentPID(stat []byte) string {
+	i := bytes.LastIndexByte(stat, ')')
+	if i < 0 {
+		return ""
+	}
+	f := strings.Fields(string(stat[i+1:])) // f[0] is field 3 (state)
+	if len(f) < 2 {
+		return ""
+	}
+	return f[1]
 }
 
 // machineBusy reads the first line of /proc/stat: the time all CPUs spent other than idle

@@ -37,6 +37,9 @@ func TestCommandName(t *testing.T) {
 	if got := commandName([]byte("12 (a) b) S 1")); got != "a) b" {
 		t.Fatalf("got %q", got)
 	}
+	if got := parentPID([]byte("77 (kworker/0:1-events) I 2 0 0")); got != "2" {
+		t.Fatalf("parent %q, want 2", got)
+	}
 }
 
 func TestReadCPUShareCountsThisProcess(t *testing.T) {

@@ -21,6 +21,8 @@ type Outcome struct {
 	// Checkpoints are written with the end, in the same statement, over the job's saved
 	// checkpoints of the same names: those the attempt could not save when it made them.
 	Checkpoints map[string]json.RawMessage
+	// Log is appended to the job's log with the end, in the same statement (as AppendLog).
+	Log string
 }
 
 // Attempt is one attempt of a job.
@@ -166,17 +168,24 @@ WITH c AS (
 	UPDATE jobs SET state = 'running', attempts = attempts + 1, started_at = now(), updated_at = now(),
 		lease_owner = $2, lease_expires_at = now() + make_interval(secs => $3), published = false
 	WHERE id = $1 AND state = 'queued' AND next_attempt_at <= now() AND NOT cancel_requested
-	RETURNING id, attempts
+	RETURNING *
+), a AS (
+	INSERT INTO job_attempts (job_id, n, owner) SELECT id, attempts, $2 FROM c
 )
-INSERT INTO job_attempts (job_id, n, owner) SELECT id, attempts, $2 FROM c
-RETURNING job_id`
+SELECT ` + jobCols + `, e.body, e.content_type FROM c j JOIN events e ON e.key = j.event_key`
 
 // Claim takes a queued job whose time has come for owner, under a lease, and counts the
-// attempt; the job returned carries the checkpoints of earlier attempts. Otherwise it
-// returns ErrNotClaimable (or ErrNotFound).
+// attempt; the job returned carries the checkpoints of earlier attempts and its event as
+// stored (Job.Event), all in one statement: when the claim commits, its caller learns it.
+// Otherwise it returns ErrNotClaimable (or ErrNotFound).
 func (s *Store) Claim(ctx context.Context, id uuid.UUID, owner string, lease time.Duration) (Job, error) {
-	var got uuid.UUID
-	err := s.pool.QueryRow(ctx, claimSQL, id, owner, lease.Seconds()).Scan(&got)
+	var j Job
+	var state string
+	ev := &EventBody{}
+	err := s.pool.QueryRow(ctx, claimSQL, id, owner, lease.Seconds()).Scan(&j.ID, &j.Route, &state, &j.EventSource,
+		&j.EventID, &j.EventType, &j.EventTime, &j.EventTimeText, &j.Attempts, &j.MaxAttempts, &j.ReceivedAt,
+		&j.UpdatedAt, &j.StartedAt, &j.FinishedAt, &j.NextAttemptAt, &j.LeaseExpiresAt, &j.LeaseOwner, &j.Published,
+		&j.CancelRequested, &j.Error, &j.TransactionID, &j.Logs, &j.Details, &j.Checkpoints, &ev.Body, &ev.ContentType)
 	if errors.Is(err, pgx.ErrNoRows) {
 		j, gerr := s.Get(ctx, id)
 		if gerr != nil {
@@ -194,7 +203,8 @@ func (s *Store) Claim(ctx context.Context, id uuid.UUID, owner string, lease tim
 	if err != nil {
 		return Job{}, fmt.Errorf("jobstore: claim job %s: %w", id, err)
 	}
-	return s.Get(ctx, id)
+	j.State, ev.Size, j.Event = State(state), len(ev.Body), ev
+	return j, nil
 }
 
 // Heartbeat renews owner's lease on a running job and reports whether an operator asked
@@ -216,7 +226,8 @@ func (s *Store) Heartbeat(ctx context.Context, id uuid.UUID, owner string, lease
 const finishSQL = `
 WITH f AS (
 	UPDATE jobs SET state = $3, finished_at = now(), updated_at = now(), lease_owner = '',
-		lease_expires_at = NULL, error = $4, transaction_id = $5, details = $6, checkpoints = checkpoints || $7::jsonb
+		lease_expires_at = NULL, error = $4, transaction_id = $5, details = $6, checkpoints = checkpoints || $7::jsonb,
+		logs = CASE WHEN $8 = '' THEN logs ELSE right(logs || $8, $9) END
 	WHERE id = $1 AND state = 'running' AND lease_owner = $2
 	RETURNING *
 ), a AS (
@@ -238,7 +249,8 @@ func (s *Store) Finish(ctx context.Context, id uuid.UUID, owner string, o Outcom
 	if err != nil {
 		return Job{}, fmt.Errorf("jobstore: finish job %s: %w", id, err)
 	}
-	return s.transition(ctx, id, "finish", finishSQL, id, owner, string(o.State), o.Error, o.TransactionID, details, cps)
+	return s.transition(ctx, id, "finish", finishSQL, id, owner, string(o.State), o.Error, o.TransactionID, details, cps,
+		o.Log, s.logTail)
 }
 
 const rescheduleSQL = `

@@ -165,6 +165,8 @@ type Job struct {
 	// Checkpoints are the values the job's handler saved with SaveCheckpoint, by name, in
 	// this attempt or an earlier one (never nil when read from the store).
 	Checkpoints map[string]json.RawMessage
+	// Event is the job's event as stored, read by Claim with the job (nil otherwise).
+	Event *EventBody
 }
 
 // Recorded is a job returned by Record: Created is false when it existed already.

@@ -710,3 +710,52 @@ func TestUnpublishedGoesToTheRelayAtOnce(t *testing.T) {
 		t.Errorf("the claimed job is %s", j.State)
 	}
 }
+
+// A claim is one statement and brings the job's event; the end of an attempt writes the last
+// of its log in the same statement as the outcome.
+func TestClaimBringsTheEventAndFinishTheLog(t *testing.T) {
+	t.Parallel()
+	s := open(t) // LogTailBytes 10
+	ctx := context.Background()
+	id := record(t, s, "one-statement", time.Now(), "r")[0].Job.ID
+	if err := s.AppendLog(ctx, id, "12345"); err != nil {
+		t.Fatal(err)
+	}
+	t0 := s.Traffic()
+	j, err := s.Claim(ctx, id, "w", time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := s.Traffic().Statements - t0.Statements; d != 1 {
+		t.Errorf("a claim took %d statements, want 1", d)
+	}
+	if j.State != Running || j.Attempts != 1 || j.LeaseOwner != "w" || j.EventID != "one-statement" ||
+		j.Event == nil || string(j.Event.Body) != `{"a":1}` || j.Event.ContentType != "application/json" || j.Event.Size != 7 {
+		t.Fatalf("claimed %+v (event %+v)", j, j.Event)
+	}
+	if att, err := s.Attempts(ctx, id); err != nil || len(att) != 1 || att[0].Owner != "w" {
+		t.Errorf("attempts %+v, %v", att, err)
+	}
+	t0 = s.Traffic()
+	done, err := s.Finish(ctx, id, "w", Outcome{State: Succeeded, Log: "abcdefgh"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := s.Traffic().Statements - t0.Statements; d != 1 {
+		t.Errorf("a finish with its log took %d statements, want 1", d)
+	}
+	if done.State != Succeeded || done.Logs != "2345abcdefgh"[2:] {
+		t.Errorf("finished %s with log %q, want the last 10 characters %q", done.State, done.Logs, "45abcdefgh")
+	}
+	// An end without a log leaves the log as it is.
+	id2 := record(t, s, "no-log", time.Now(), "r")[0].Job.ID
+	if err := s.AppendLog(ctx, id2, "kept"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Claim(ctx, id2, "w", time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if j, err := s.Finish(ctx, id2, "w", Outcome{State: Failed, Error: "x"}); err != nil || j.Logs != "kept" {
+		t.Errorf("finished without a log: %q, %v", j.Logs, err)
+	}
+}

@@ -74,9 +74,15 @@ func (w *Worker) attempt(ctx context.Context, job *Job, j jobstore.Job) (Result,
 	if !ok {
 		return Result{}, Permanent(fmt.Errorf("no handler for route %q in this worker", j.Route))
 	}
-	body, ct, err := w.cfg.Store.EventBody(ctx, j.ID)
-	if err != nil {
-		return Result{}, Transient(fmt.Errorf("reading the job's event: %w", err))
+	var body []byte
+	var ct string
+	if j.Event != nil { // read with the claim
+		body, ct = j.Event.Body, j.Event.ContentType
+	} else {
+		var err error
+		if body, ct, err = w.cfg.Store.EventBody(ctx, j.ID); err != nil {
+			return Result{}, Transient(fmt.Errorf("reading the job's event: %w", err))
+		}
 	}
 	ev, err := event.Load(body, ct)
 	if err != nil {
@@ -205,11 +211,11 @@ func (w *Worker) finish(ctx context.Context, log interface {
 	}
 	refused := false
 	for delay := 200 * time.Millisecond; ; delay = min(delay*2, 5*time.Second) {
-		w.flushLog(ctx, job)
 		var err error
 		if outcome != nil {
-			_, err = w.cfg.Store.Finish(ctx, j.ID, w.cfg.Owner, *outcome)
+			err = w.finishWithLog(ctx, job, outcome)
 		} else {
+			w.flushLog(ctx, job)
 			_, err = w.cfg.Store.Reschedule(ctx, j.ID, w.cfg.Owner, errText, *reschedule, cps)
 		}
 		switch {
@@ -244,6 +250,22 @@ func (w *Worker) finish(ctx context.Context, log interface {
 		// Keep the lease while we wait, so the reaper does not hand the job out again.
 		_, _ = w.cfg.Store.Heartbeat(ctx, j.ID, w.cfg.Owner, w.cfg.Lease)
 	}
+}
+
+// finishWithLog ends the job with what waits of its log, in one statement: the last lines
+// (the attempt's outcome) need no round trip of their own. A log that could not be stored
+// waits for the next try (LogText makes it text PostgreSQL takes: a refused end is refused
+// for its other data).
+func (w *Worker) finishWithLog(ctx context.Context, job *Job, o *jobstore.Outcome) error {
+	job.flushMu.Lock()
+	defer job.flushMu.Unlock()
+	text := job.takeLog()
+	o.Log = LogText(text)
+	_, err := w.cfg.Store.Finish(ctx, job.ID, w.cfg.Owner, *o)
+	if err != nil {
+		job.putBackLog(text)
+	}
+	return err
 }
 
 // refusedOutcome is the end recorded when PostgreSQL refused the data of o (nil: a
