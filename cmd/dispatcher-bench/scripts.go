@@ -47,11 +47,17 @@ const scriptFilter = `$[?( $["data"][*][?( @["destinationTable"] = "TransactionK
 
 // scriptsFigures are the results of the scripts part.
 type scriptsFigures struct {
-	alone        []time.Duration // received -> finished, one job at a time
-	aloneStages  jobStages
-	aloneWorkers int
-	bursts       []scriptsBurst
-	profiles     []scriptsProfile
+	alone    []scriptsAloneRun
+	bursts   []scriptsBurst
+	profiles []scriptsProfile
+}
+
+// scriptsAloneRun is the jobs run one at a time with the directories in one place.
+type scriptsAloneRun struct {
+	where   string
+	workers int
+	lat     []time.Duration // received -> finished
+	stages  jobStages
 }
 
 // scriptsBurst is one burst: n events delivered at once to a receiver, run by a worker with
@@ -59,6 +65,7 @@ type scriptsFigures struct {
 type scriptsBurst struct {
 	workers, n             int
 	sandbox                string
+	where                  string        // the file system of the job and simulator directories
 	span                   time.Duration // first delivery -> last job finished
 	lat                    []time.Duration
 	receiver, worker       cpuTimes
@@ -138,32 +145,65 @@ func measureScripts(ctx context.Context, env *benchEnv, n int, levels []int, san
 		workers, alone int
 		sandbox        string
 		profile        bool
+		base, where    string
+	}
+	// The job directories (and the simulator's) where the benchmark's temporary directory
+	// is, and again on a memory file system when that is another: a job makes a few
+	// directories and files, and what that costs depends on the disk.
+	type place struct{ base, where string }
+	places := []place{{env.tmp, fsName(env.tmp)}}
+	if fsName(env.tmp) != "tmpfs" && fsName("/dev/shm") == "tmpfs" {
+		places = append(places, place{"/dev/shm", "tmpfs"})
 	}
 	var runs []run
-	for i, w := range levels {
-		r := run{workers: w, sandbox: "bwrap", profile: profile && i == len(levels)-1}
-		if i == 0 {
-			r.alone = scriptsAlone
-			f.aloneWorkers = w
+	for pi, pl := range places {
+		for i, w := range levels {
+			r := run{workers: w, sandbox: "bwrap", base: pl.base, where: pl.where,
+				profile: profile && pi == len(places)-1 && i == len(levels)-1}
+			if i == 0 {
+				r.alone = scriptsAlone
+			}
+			runs = append(runs, r)
 		}
-		runs = append(runs, r)
 	}
-	if sandboxOff {
-		runs = append(runs, run{workers: levels[len(levels)-1], sandbox: "off"})
+	if last := places[len(places)-1]; sandboxOff {
+		runs = append(runs, run{workers: levels[len(levels)-1], sandbox: "off", base: last.base, where: last.where})
 	}
 	for _, r := range runs {
-		progress("script jobs: %d alone, then %d at once, %d workers, SANDBOX=%s", r.alone, n, r.workers, r.sandbox)
-		b, alone, profs, err := scriptsRun(ctx, env, simBin, dir, n, r.workers, r.alone, r.sandbox, r.profile, profileDir)
+		progress("script jobs: %d alone, then %d at once, %d workers, SANDBOX=%s, directories on %s", r.alone, n, r.workers, r.sandbox, r.where)
+		b, alone, profs, err := scriptsRun(ctx, env, simBin, dir, r.base, n, r.workers, r.alone, r.sandbox, r.profile, profileDir)
 		if err != nil {
 			return f, err
 		}
+		b.where = r.where
 		f.bursts = append(f.bursts, b)
 		if r.alone > 0 {
-			f.alone, f.aloneStages = alone, b.aloneStages
+			f.alone = append(f.alone, scriptsAloneRun{where: r.where, workers: r.workers, lat: alone, stages: b.aloneStages})
 		}
 		f.profiles = append(f.profiles, profs...)
 	}
 	return f, nil
+}
+
+// fsName names the file system of dir: tmpfs, ext4, xfs, btrfs, overlay, or its magic number.
+func fsName(dir string) string {
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(dir, &st); err != nil {
+		return "?"
+	}
+	switch st.Type {
+	case 0x01021994:
+		return "tmpfs"
+	case 0xef53:
+		return "ext4"
+	case 0x58465342:
+		return "xfs"
+	case 0x9123683e:
+		return "btrfs"
+	case 0x794c7630:
+		return "overlay"
+	}
+	return fmt.Sprintf("fs %#x", st.Type)
 }
 
 // writeScriptConfig writes the script directory (dir/scripts.d/bench) and its INI file
@@ -181,7 +221,7 @@ func writeScriptConfig(dir string) error {
 
 // scriptsRun is one run of the scripts part on a fresh simulator, schema, receiver and
 // worker.
-func scriptsRun(ctx context.Context, env *benchEnv, simBin, scriptDir string, n, workers, alone int, sandboxMode string,
+func scriptsRun(ctx context.Context, env *benchEnv, simBin, scriptDir, base string, n, workers, alone int, sandboxMode string,
 	profile bool, profileDir string) (b scriptsBurst, aloneLat []time.Duration, profs []scriptsProfile, err error) {
 	b = scriptsBurst{workers: workers, n: n, sandbox: sandboxMode}
 	schema, drop, err := privateSchema(ctx, env.dbURL)
@@ -189,7 +229,7 @@ func scriptsRun(ctx context.Context, env *benchEnv, simBin, scriptDir string, n,
 		return b, nil, nil, err
 	}
 	defer drop()
-	tmp, err := os.MkdirTemp(env.tmp, "scripts-")
+	tmp, err := os.MkdirTemp(base, "dispatcher-bench-scripts-")
 	if err != nil {
 		return b, nil, nil, err
 	}
@@ -669,11 +709,11 @@ func topOfProfile(ctx context.Context, bin, file string) (scriptsProfile, error)
 
 // rows adds the scripts part's rows to t.
 func (f scriptsFigures) rows(t *table) {
-	if len(f.alone) > 0 {
-		t.add("script jobs alone", fmt.Sprintf("%d jobs one at a time, %s, sandboxed, 1 file out", len(f.alone), plural(f.aloneWorkers, "worker")),
-			"", fmtLatency(f.alone, .50), fmtLatency(f.alone, .95), fmtLatency(f.alone, .99),
+	for _, a := range f.alone {
+		t.add("script jobs alone", fmt.Sprintf("%d jobs one at a time, %s, sandboxed, 1 file out, directories on %s", len(a.lat), plural(a.workers, "worker"), a.where),
+			"", fmtLatency(a.lat, .50), fmtLatency(a.lat, .95), fmtLatency(a.lat, .99),
 			fmt.Sprintf("received -> result ingested; goal: p50 under 50 ms; medians: received -> attempt started %s, download %s, script %s, the rest (verify, directory, upload, finish) %s",
-				fmtDuration(f.aloneStages.toStart), fmtDuration(f.aloneStages.download), fmtDuration(f.aloneStages.script), fmtDuration(f.aloneStages.rest)))
+				fmtDuration(a.stages.toStart), fmtDuration(a.stages.download), fmtDuration(a.stages.script), fmtDuration(a.stages.rest)))
 	}
 	for _, b := range f.bursts {
 		n := time.Duration(b.n)
@@ -683,16 +723,16 @@ func (f scriptsFigures) rows(t *table) {
 		}
 		rate := float64(b.n) / b.span.Seconds()
 		disp := b.receiver.Self + b.worker.Self
-		t.add("script jobs burst", fmt.Sprintf("%s, %d events at once, %s", plural(b.workers, "worker"), b.n, sb),
+		t.add("script jobs burst", fmt.Sprintf("%s, %d events at once, %s, directories on %s", plural(b.workers, "worker"), b.n, sb, b.where),
 			fmtRate(rate, "jobs"), fmtLatency(b.lat, .50), fmtLatency(b.lat, .95), fmtLatency(b.lat, .99),
 			fmt.Sprintf("first delivery -> last finished %s; CPU/job: dispatcher %s (receiver %s, worker %s), simulator %s; goals: 200 jobs/s, dispatcher 5 ms/job",
 				fmtDuration(b.span), fmtDuration(disp/n), fmtDuration(b.receiver.Self/n), fmtDuration(b.worker.Self/n), fmtDuration(b.sim/n)))
 		t.add("  where a script job's time goes", fmt.Sprintf("%s, per job", plural(b.workers, "worker")),
 			fmt.Sprintf("%.1f stmts", b.statements/float64(b.n)), "", "", "",
-			fmt.Sprintf("%.1f round trips to PostgreSQL; CPU: scripts (bwrap, sh) %s, PostgreSQL %s, RabbitMQ %s, benchmark %s, kernel threads %s; the whole machine %s per job (at most %.0f jobs/s on %d CPUs), busy %.0f%%",
+			fmt.Sprintf("%.1f round trips to PostgreSQL; CPU: scripts (bwrap, sh) %s, PostgreSQL %s, RabbitMQ %s, benchmark %s, kernel threads %s, interrupts %s; the whole machine %s per job (at most %.0f jobs/s on %d CPUs), busy %.0f%%",
 				b.roundTrips/float64(b.n), fmtDuration(b.worker.Children/n), fmtDuration(b.share.postgres/n),
 				fmtDuration(b.share.rabbitmq/n), fmtDuration(b.share.bench/n), fmtDuration(b.share.kernel/n),
-				fmtDuration(b.share.busy/n), float64(runtime.NumCPU())/(b.share.busy/n).Seconds(), runtime.NumCPU(),
+				fmtDuration(b.share.interrupts/n), fmtDuration(b.share.busy/n), float64(runtime.NumCPU())/(b.share.busy/n).Seconds(), runtime.NumCPU(),
 				100*b.share.busy.Seconds()/(b.span.Seconds()*float64(runtime.NumCPU()))))
 		if b.sandbox != "off" {
 			t.add("worker peak RSS, script jobs", fmt.Sprintf("serve ROLE=worker (child), %s, that run", plural(b.workers, "worker")),

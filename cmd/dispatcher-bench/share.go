@@ -21,11 +21,15 @@ type cpuShare struct {
 	// kernel is the kernel's own threads (children of kthreadd): work done for processes
 	// but not counted to them, such as tearing down the namespaces a sandbox made.
 	kernel time.Duration
+	// interrupts is the machine's time in hardware and software interrupts (network
+	// packets, timers, RCU callbacks): counted to no process.
+	interrupts time.Duration
 }
 
 func (c cpuShare) sub(o cpuShare) cpuShare {
 	return cpuShare{postgres: c.postgres - o.postgres, rabbitmq: c.rabbitmq - o.rabbitmq,
-		bench: c.bench - o.bench, busy: c.busy - o.busy, kernel: c.kernel - o.kernel}
+		bench: c.bench - o.bench, busy: c.busy - o.busy, kernel: c.kernel - o.kernel,
+		interrupts: c.interrupts - o.interrupts}
 }
 
 // rabbitProcesses are the command names of a RabbitMQ node's processes.
@@ -70,7 +74,7 @@ func readCPUShare() (cpuShare, error) {
 		return s, err
 	}
 	s.bench = self.Self
-	if s.busy, err = machineBusy(); err != nil {
+	if s.busy, s.interrupts, err = machineBusy(); err != nil {
 		return s, err
 	}
 	return s, nil
@@ -99,26 +103,26 @@ func parentPID(stat []byte) string {
 }
 
 // machineBusy reads the first line of /proc/stat: the time all CPUs spent other than idle
-// and waiting for I/O.
-func machineBusy() (time.Duration, error) {
+// and waiting for I/O, and of it the time in interrupts (irq and softirq).
+func machineBusy() (busy, interrupts time.Duration, err error) {
 	f, err := os.Open("/proc/stat")
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	defer f.Close()
 	line, err := bufio.NewReader(f).ReadString('\n')
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	return parseMachineBusy(line)
 }
 
-func parseMachineBusy(line string) (time.Duration, error) {
+func parseMachineBusy(line string) (busy, interrupts time.Duration, err error) {
 	f := strings.Fields(line)
-	if len(f) < 6 || f[0] != "cpu" {
-		return 0, fmt.Errorf("/proc/stat: unexpected first line %q", line)
+	if len(f) < 8 || f[0] != "cpu" {
+		return 0, 0, fmt.Errorf("/proc/stat: unexpected first line %q", line)
 	}
-	var busy int64
+	var b, irq int64
 	for i, v := range f[1:] {
 		if i == 3 || i == 4 { // idle, iowait
 			continue
@@ -128,11 +132,14 @@ func parseMachineBusy(line string) (time.Duration, error) {
 		}
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil {
-			return 0, fmt.Errorf("/proc/stat: %w", err)
+			return 0, 0, fmt.Errorf("/proc/stat: %w", err)
 		}
-		busy += n
+		b += n
+		if i == 5 || i == 6 { // irq, softirq
+			irq += n
+		}
 	}
-	return time.Duration(busy) * clockTick, nil
+	return time.Duration(b) * clockTick, time.Duration(irq) * clockTick, nil
 }
 
 // scrapeCounter reads one unlabelled counter of a dispatcher's /metrics.

@@ -7,14 +7,17 @@ import (
 
 func TestParseMachineBusy(t *testing.T) {
 	// user nice system idle iowait irq softirq steal guest guest_nice
-	got, err := parseMachineBusy("cpu  100 2 30 5000 40 1 6 7 50 3\n")
+	got, irq, err := parseMachineBusy("cpu  100 2 30 5000 40 1 6 7 50 3\n")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if want := (100 + 2 + 30 + 1 + 6 + 7) * clockTick; got != want {
 		t.Fatalf("busy %s, want %s (idle, iowait and guest left out)", got, want)
 	}
-	if _, err := parseMachineBusy("intr 1 2 3"); err == nil {
+	if want := (1 + 6) * clockTick; irq != want {
+		t.Fatalf("interrupts %s, want %s", irq, want)
+	}
+	if _, _, err := parseMachineBusy("intr 1 2 3"); err == nil {
 		t.Fatal("a line that is not the cpu line was read")
 	}
 }
