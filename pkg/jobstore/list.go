@@ -70,11 +70,13 @@ func (s *Store) List(ctx context.Context, f Filter) (Page, error) {
 	if f.Route != "" {
 		where = append(where, "j.route = "+arg(f.Route))
 	}
-	if f.RoutePrefix != "" {
-		if kind, ok := strings.CutSuffix(f.RoutePrefix, "."); ok && kind != "" && !strings.Contains(kind, ".") {
-			// "script." is the kind "script": the index on the route's kind serves it.
-			where = append(where, "split_part(j.route, '.', 1) = "+arg(kind))
-		}
+	switch f.RoutePrefix {
+	case "":
+	case ScriptRoutes:
+		// Written as it is, not as a parameter: PostgreSQL then proves the condition of the
+		// partial index of the script jobs for any plan, cached ones included.
+		where = append(where, "starts_with(j.route, '"+ScriptRoutes+"')")
+	default:
 		where = append(where, "starts_with(j.route, "+arg(f.RoutePrefix)+")")
 	}
 	if f.EventID != "" {
@@ -127,6 +129,10 @@ func (s *Store) List(ctx context.Context, f Filter) (Page, error) {
 	}
 	return p, nil
 }
+
+// ScriptRoutes is the prefix of the script jobs' routes, whose listing by RoutePrefix has an
+// index of its own (jobs_script_received).
+const ScriptRoutes = "script."
 
 func encodeCursor(at time.Time, id uuid.UUID) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(at.UTC().Format(time.RFC3339Nano) + "|" + id.String()))

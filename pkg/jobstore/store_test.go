@@ -759,3 +759,55 @@ func TestClaimBringsTheEventAndFinishTheLog(t *testing.T) {
 		t.Errorf("finished without a log: %q, %v", j.Logs, err)
 	}
 }
+
+// The script jobs' listing (its own index, its prefix written into the query) and any other
+// prefix (a parameter) select by the route's start, newest first, page after page.
+func TestListByRoutePrefix(t *testing.T) {
+	t.Parallel()
+	s := open(t)
+	ctx := context.Background()
+	base := time.Now().Add(-time.Hour)
+	for i := range 7 {
+		record(t, s, fmt.Sprintf("ev%d", i), base.Add(time.Duration(i)*time.Minute), "script.a", "proxymod", "scripted")
+	}
+	for _, prefix := range []string{ScriptRoutes, "script", "proxy"} {
+		var got []Job
+		cursor := ""
+		for {
+			p, err := s.List(ctx, Filter{RoutePrefix: prefix, Limit: 3, Cursor: cursor})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, p.Jobs...)
+			if cursor = p.Next; cursor == "" {
+				break
+			}
+		}
+		want := map[string]bool{}
+		for i := range 7 {
+			for _, r := range []string{"script.a", "proxymod", "scripted"} {
+				if strings.HasPrefix(r, prefix) {
+					want[fmt.Sprintf("%s/ev%d", r, i)] = true
+				}
+			}
+		}
+		seen := map[string]bool{}
+		for i, j := range got {
+			seen[j.Route+"/"+j.EventID] = true
+			if i > 0 {
+				prev := got[i-1]
+				if j.ReceivedAt.After(prev.ReceivedAt) || (j.ReceivedAt.Equal(prev.ReceivedAt) && j.ID.String() > prev.ID.String()) {
+					t.Errorf("prefix %q: %s/%s after %s/%s is not newest first", prefix, j.Route, j.EventID, prev.Route, prev.EventID)
+				}
+			}
+		}
+		if len(got) != len(want) || len(seen) != len(want) {
+			t.Errorf("prefix %q: %d jobs (%d distinct), want %d", prefix, len(got), len(seen), len(want))
+		}
+		for k := range want {
+			if !seen[k] {
+				t.Errorf("prefix %q: %s missing", prefix, k)
+			}
+		}
+	}
+}

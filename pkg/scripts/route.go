@@ -3,6 +3,7 @@ package scripts
 import (
 	"fmt"
 
+	"github.com/pacifica/pacifica-dispatcher-go/pkg/jobstore"
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/route"
 )
 
@@ -10,8 +11,8 @@ import (
 const Kind = "script"
 
 // RoutePrefix starts the name of every script route: a script named "run-fit" has the
-// route "script.run-fit".
-const RoutePrefix = "script."
+// route "script.run-fit". The job store indexes the listing of these routes' jobs.
+const RoutePrefix = jobstore.ScriptRoutes
 
 // RouteName is the route of a script.
 func RouteName(name string) string { return RoutePrefix + name }
