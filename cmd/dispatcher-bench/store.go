@@ -7,12 +7,15 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/dsn"
+	"github.com/pacifica/pacifica-dispatcher-go/pkg/event"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -33,16 +36,19 @@ type storeFigures struct {
 	fill     time.Duration
 	tableMiB float64
 	duration time.Duration
-	intake   [2]result // empty, full (concurrency storeIntakeConc)
-	claim    [2]result // empty, full (concurrency storeClaimConc)
-	// The WAL PostgreSQL wrote during each: after a checkpoint, the first change of each
-	// page writes the whole page (a full-page image), and a big table's random-key indexes
-	// have many pages.
-	intakeWAL, claimWAL [2]walUse
-	// Claims just after a checkpoint, before those measured above.
-	coldClaim    [2]result
-	coldClaimWAL [2]walUse
-	reads        []storeRead
+	// rounds[0] are the empty store's, rounds[1] the full store's: the same claims and
+	// intake, interleaved (storeRounds rounds, from a checkpoint each, the stores' order
+	// alternating), so that what the machine does meanwhile weighs on both alike.
+	rounds [2][]storeRound
+	reads  []storeRead
+}
+
+// storeRound is one round of a store: claims (concurrency storeClaimConc), then intake
+// (concurrency storeIntakeConc), and the WAL PostgreSQL wrote during each: after a
+// checkpoint, the first change of a page writes the whole page (a full-page image).
+type storeRound struct {
+	claim, intake       result
+	claimWAL, intakeWAL walUse
 }
 
 type storeRead struct {
@@ -55,39 +61,49 @@ const (
 	storeClaimConc  = 8
 	storeClaimJobs  = 4000
 	storeReads      = 200
+	storeRounds     = 3
 )
 
 func measureStore(ctx context.Context, env *benchEnv, size int, d time.Duration, progress func(string, ...any)) (storeFigures, error) {
 	f := storeFigures{size: size, duration: d}
-	schema, drop, err := privateSchema(ctx, env.dbURL)
-	if err != nil {
-		return f, err
-	}
-	defer drop()
-	dbURL := dsn.WithSearchPath(env.dbURL, schema)
-	store, err := jobstore.Open(ctx, jobstore.Config{URL: dbURL, MaxConns: 16})
-	if err != nil {
-		return f, err
-	}
-	defer store.Close()
-	if err := store.Migrate(ctx); err != nil {
-		return f, err
-	}
 	prefix := "bench." + dsn.Token()
 	defer devenv.DeleteQueues(env.mqURL, prefix)
-	childEnv := dispatcherEnv(env.dbURL, env.mqURL, schema, prefix, env.queueType, env.tmp,
-		"ROLE=receiver", "DB_MAX_CONNS=16", "SUBSCRIPTION_CHECK_INTERVAL=0", "CATCHUP_INTERVAL=0", "RETENTION=0s")
 	bodies, err := eventBodies(env.sample)
 	if err != nil {
 		return f, err
 	}
-	intake := func(i int) error {
-		p, err := startDispatcher(ctx, env.dispatcher, childEnv)
+	// Two job stores, each in a schema of its own: one empty, one filled.
+	type side struct {
+		store    *jobstore.Store
+		url      string
+		childEnv []string
+	}
+	var sides [2]side
+	for i := range sides {
+		schema, drop, err := privateSchema(ctx, env.dbURL)
 		if err != nil {
-			return err
+			return f, err
+		}
+		defer drop()
+		sd := &sides[i]
+		sd.url = dsn.WithSearchPath(env.dbURL, schema)
+		if sd.store, err = jobstore.Open(ctx, jobstore.Config{URL: sd.url, MaxConns: 16}); err != nil {
+			return f, err
+		}
+		defer sd.store.Close()
+		if err := sd.store.Migrate(ctx); err != nil {
+			return f, err
+		}
+		sd.childEnv = dispatcherEnv(env.dbURL, env.mqURL, schema, prefix+"."+strconv.Itoa(i), env.queueType, env.tmp,
+			"ROLE=receiver", "DB_MAX_CONNS=16", "SUBSCRIPTION_CHECK_INTERVAL=0", "CATCHUP_INTERVAL=0", "RETENTION=0s")
+	}
+	intake := func(sd side) (result, error) {
+		p, err := startDispatcher(ctx, env.dispatcher, sd.childEnv)
+		if err != nil {
+			return result{}, err
 		}
 		client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: storeIntakeConc}}
-		f.intake[i], err = load(ctx, storeIntakeConc, d, func(ctx context.Context) error {
+		r, err := load(ctx, storeIntakeConc, d, func(ctx context.Context) error {
 			resp, err := p.post(ctx, client, bodies())
 			if err != nil {
 				return err
@@ -102,58 +118,16 @@ func measureStore(ctx context.Context, env *benchEnv, size int, d time.Duration,
 		if serr := p.Stop(); err == nil {
 			err = serr
 		}
-		return err
+		return r, err
 	}
 
-	walConn, err := pgx.Connect(ctx, dbURL)
-	if err != nil {
-		return f, err
-	}
-	defer walConn.Close(context.WithoutCancel(ctx))
-	// Each store is measured from a checkpoint: first claims just after it (every index page's
-	// first change then writes the whole page to the WAL, and a big table's random-key
-	// indexes have many pages), then the same number of claims again, once those pages were
-	// written (the steady state between a site's checkpoints), then intake.
-	measure := func(i int) error {
-		if _, err := walConn.Exec(ctx, `CHECKPOINT`); err != nil {
-			return err
-		}
-		tag := []string{"empty", "full"}[i]
-		var w [4]walUse
-		if w[0], err = readWAL(ctx, walConn); err != nil {
-			return err
-		}
-		if f.coldClaim[i], err = measureClaims(ctx, store, tag+"-cold"); err != nil {
-			return err
-		}
-		if w[1], err = readWAL(ctx, walConn); err != nil {
-			return err
-		}
-		if f.claim[i], err = measureClaims(ctx, store, tag); err != nil {
-			return err
-		}
-		if w[2], err = readWAL(ctx, walConn); err != nil {
-			return err
-		}
-		if err := intake(i); err != nil {
-			return err
-		}
-		w[3], err = readWAL(ctx, walConn)
-		f.coldClaimWAL[i], f.claimWAL[i], f.intakeWAL[i] = w[1].sub(w[0]), w[2].sub(w[1]), w[3].sub(w[2])
-		return err
-	}
-	progress("store: claims and intake on the empty store")
-	if err := measure(0); err != nil {
-		return f, err
-	}
-
-	progress("store: filling it with %d finished jobs, their events and attempts", size)
+	progress("store: filling one with %d finished jobs, their events and attempts", size)
 	t0 := time.Now()
-	if err := fillStore(ctx, dbURL, size); err != nil {
+	if err := fillStore(ctx, sides[1].url, size, env.sample); err != nil {
 		return f, err
 	}
 	f.fill = time.Since(t0)
-	conn, err := pgx.Connect(ctx, dbURL)
+	conn, err := pgx.Connect(ctx, sides[1].url)
 	if err != nil {
 		return f, err
 	}
@@ -164,18 +138,52 @@ func measureStore(ctx context.Context, env *benchEnv, size int, d time.Duration,
 	}
 	f.tableMiB = float64(bytes) / (1 << 20)
 
-	progress("store: claims and intake on the full store")
-	if err := measure(1); err != nil {
-		return f, err
+	for round := range storeRounds {
+		order := []int{0, 1}
+		if round%2 == 1 {
+			order = []int{1, 0}
+		}
+		progress("store: round %d of %d: claims and intake on the %s store, then the %s one", round+1, storeRounds,
+			[]string{"empty", "full"}[order[0]], []string{"empty", "full"}[order[1]])
+		if _, err := conn.Exec(ctx, `CHECKPOINT`); err != nil {
+			return f, err
+		}
+		for _, i := range order {
+			var r storeRound
+			ids, err := recordClaims(ctx, sides[i].store, fmt.Sprintf("%d-%d", i, round))
+			if err != nil {
+				return f, err
+			}
+			w0, err := readWAL(ctx, conn)
+			if err != nil {
+				return f, err
+			}
+			if r.claim, err = measureClaims(ctx, sides[i].store, ids); err != nil {
+				return f, err
+			}
+			w1, err := readWAL(ctx, conn)
+			if err != nil {
+				return f, err
+			}
+			if r.intake, err = intake(sides[i]); err != nil {
+				return f, err
+			}
+			w2, err := readWAL(ctx, conn)
+			if err != nil {
+				return f, err
+			}
+			r.claimWAL, r.intakeWAL = w1.sub(w0), w2.sub(w1)
+			f.rounds[i] = append(f.rounds[i], r)
+		}
 	}
 
 	progress("store: the status API's reads, %d of each, one at a time", storeReads)
-	p, err := startDispatcher(ctx, env.dispatcher, childEnv)
+	p, err := startDispatcher(ctx, env.dispatcher, sides[1].childEnv)
 	if err != nil {
 		return f, err
 	}
 	defer p.Stop()
-	f.reads, err = measureReads(ctx, conn, store, p.base)
+	f.reads, err = measureReads(ctx, conn, sides[1].store, p.base)
 	return f, err
 }
 
@@ -202,9 +210,8 @@ func readWAL(ctx context.Context, conn *pgx.Conn) (walUse, error) {
 	return w, err
 }
 
-// measureClaims records storeClaimJobs queued jobs and claims and finishes them from
-// storeClaimConc goroutines, as workers do (Claim, then Finish succeeded).
-func measureClaims(ctx context.Context, store *jobstore.Store, tag string) (result, error) {
+// recordClaims records storeClaimJobs queued jobs to claim, as the intake would.
+func recordClaims(ctx context.Context, store *jobstore.Store, tag string) (chan uuid.UUID, error) {
 	ids := make(chan uuid.UUID, storeClaimJobs)
 	run := dsn.Token()
 	for from := 0; from < storeClaimJobs; from += 500 {
@@ -218,13 +225,19 @@ func measureClaims(ctx context.Context, store *jobstore.Store, tag string) (resu
 		}
 		recs, err := store.RecordMany(ctx, items)
 		if err != nil {
-			return result{}, err
+			return nil, err
 		}
 		for _, rec := range recs {
 			ids <- rec[0].Job.ID
 		}
 	}
 	close(ids)
+	return ids, nil
+}
+
+// measureClaims claims and finishes the recorded jobs from storeClaimConc goroutines, as
+// workers do (Claim, then Finish succeeded).
+func measureClaims(ctx context.Context, store *jobstore.Store, ids chan uuid.UUID) (result, error) {
 	var (
 		mu   sync.Mutex
 		lats []time.Duration
@@ -269,18 +282,15 @@ func measureClaims(ctx context.Context, store *jobstore.Store, tag string) (resu
 // and states in the proportions of a busy site (most jobs succeeded proxymod runs; script
 // jobs, failures, cancellations and unrouted events among them), received over the last 25
 // days, each event the sample's stored body, each job a log tail and details.
-func fillStore(ctx context.Context, dbURL string, size int) error {
+func fillStore(ctx context.Context, dbURL string, size int, sample []byte) error {
 	conn, err := pgx.Connect(ctx, dbURL)
 	if err != nil {
 		return err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	// One real stored event body, as the intake wrote it, for every filled event.
-	var body []byte
-	var ctype string
-	if err := conn.QueryRow(ctx, `SELECT body, content_type FROM events WHERE source <> 'bench' LIMIT 1`).Scan(&body, &ctype); err != nil {
-		return fmt.Errorf("no stored event to copy (the empty store's intake made none?): %w", err)
-	}
+	// The sample event as the intake stores a Pacifica event (its body, as it came), for
+	// every filled event.
+	body, ctype := sample, event.StoredPacifica
 	const batch = 50_000
 	for from := 0; from < size; from += batch {
 		to := min(from+batch, size)
@@ -460,35 +470,41 @@ func (f storeFigures) rows(t *table) {
 		t.add("store "+size+": "+r.name, r.conditions, "", fmtLatency(r.lat, .50), fmtLatency(r.lat, .95), fmtLatency(r.lat, .99),
 			fmt.Sprintf("%d requests, one at a time; %s", len(r.lat), verdict))
 	}
-	ratio := func(full, empty result) string {
-		if empty.rate() == 0 {
-			return "?"
+	for _, kind := range []string{"intake POST /receive", "claim + finish"} {
+		var med [2]float64
+		for i, name := range []string{"empty", size} {
+			var rates []float64
+			var lat []time.Duration
+			var wal walUse
+			var n int64
+			for _, r := range f.rounds[i] {
+				res, w := r.intake, r.intakeWAL
+				if kind != "intake POST /receive" {
+					res, w = r.claim, r.claimWAL
+				}
+				rates, lat, n = append(rates, res.rate()), append(lat, res.lat...), n+res.n
+				wal.bytes, wal.fpi = wal.bytes+w.bytes, wal.fpi+w.fpi
+			}
+			if len(rates) == 0 {
+				continue
+			}
+			sorted := slices.Sorted(slices.Values(rates))
+			med[i] = sorted[len(sorted)/2]
+			cond := fmt.Sprintf("concurrency %d, %s, %d rounds", storeIntakeConc, f.duration, len(rates))
+			unit := "events"
+			if kind != "intake POST /receive" {
+				cond, unit = fmt.Sprintf("concurrency %d, Claim then Finish, %d jobs, %d rounds", storeClaimConc, storeClaimJobs, len(rates)), "jobs"
+			}
+			var each []string
+			for _, r := range rates {
+				each = append(each, fmt.Sprintf("%.0f", r))
+			}
+			note := "median of the rounds (in order: " + strings.Join(each, ", ") + "; the full store first after the checkpoint in round 2); " + wal.per(n)
+			if i == 1 && med[0] > 0 {
+				note = fmt.Sprintf("%.0f%% of the empty store's; ", 100*med[1]/med[0]) + note
+			}
+			t.add("store "+name+": "+kind, cond, fmtRate(med[i], unit), fmtLatency(lat, .50), fmtLatency(lat, .95), fmtLatency(lat, .99), note)
 		}
-		return fmt.Sprintf("%.0f%% of the empty store's", 100*full.rate()/empty.rate())
-	}
-	for i, name := range []string{"empty", size} {
-		note := ""
-		if i == 1 {
-			note = ratio(f.intake[1], f.intake[0])
-		}
-		r := f.intake[i]
-		t.add("store "+name+": intake POST /receive", fmt.Sprintf("concurrency %d, %s", r.concurrency, f.duration),
-			fmtRate(r.rate(), "events"), fmtLatency(r.lat, .50), fmtLatency(r.lat, .95), fmtLatency(r.lat, .99),
-			strings.TrimPrefix(note+"; "+f.intakeWAL[i].per(r.n), "; "))
-	}
-	for i, name := range []string{"empty", size} {
-		r := f.coldClaim[i]
-		t.add("store "+name+": claim + finish", fmt.Sprintf("concurrency %d, Claim then Finish, just after a checkpoint", r.concurrency),
-			fmtRate(r.rate(), "jobs"), fmtLatency(r.lat, .50), fmtLatency(r.lat, .95), fmtLatency(r.lat, .99),
-			fmt.Sprintf("%d jobs; %s", r.n, f.coldClaimWAL[i].per(r.n)))
-		note := fmt.Sprintf("%d jobs", f.claim[i].n)
-		if i == 1 {
-			note += "; " + ratio(f.claim[1], f.claim[0])
-		}
-		r = f.claim[i]
-		t.add("store "+name+": claim + finish", fmt.Sprintf("concurrency %d, Claim then Finish, the same again", r.concurrency),
-			fmtRate(r.rate(), "jobs"), fmtLatency(r.lat, .50), fmtLatency(r.lat, .95), fmtLatency(r.lat, .99),
-			note+"; "+f.claimWAL[i].per(r.n))
 	}
 }
 
