@@ -70,7 +70,7 @@ fuzz: ## Run every fuzz target for FUZZTIME each (default 10s).
 	done
 
 .PHONY: bench
-bench: ## One table of load figures (~8 min on 2 CPUs): raw PostgreSQL/RabbitMQ, durable intake, the sandbox's cost, end-to-end jobs (sandboxed), small script jobs (alone and in bursts of 300), memory, 1 GiB transfers, a store of 1 million jobs.
+bench: ## One table of load figures (~4 min on 2 CPUs): raw PostgreSQL/RabbitMQ, durable intake, the sandbox's cost, end-to-end jobs (sandboxed), small script jobs (alone and in bursts of 300), memory, 1 GiB transfers, a store of 1 million jobs.
 	$(GO) run ./cmd/dispatcher-bench all -duration $(BENCHTIME) -concurrency 1,16,64 -jobs 40 -workers 2 -transfer-size $(BENCHSIZE) -store-jobs $(STOREJOBS)
 
 .PHONY: hostile
