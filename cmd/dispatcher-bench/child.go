@@ -124,17 +124,8 @@ func (p *dispatcherProc) CPU() (cpuTimes, error) {
 // Stop sends SIGTERM, waits up to 20 s, then kills. It returns an error when the process
 // did not end cleanly, with the tail of its log.
 func (p *dispatcherProc) Stop() error {
-	select {
-	case <-p.done:
-	default:
-		_ = p.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-p.done:
-		case <-time.After(20 * time.Second):
-			_ = p.cmd.Process.Kill()
-			<-p.done
-			return fmt.Errorf("the dispatcher did not stop within 20s of SIGTERM\n%s", p.log.String())
-		}
+	if terminate(p.cmd, p.done, 20*time.Second) {
+		return fmt.Errorf("the dispatcher did not stop within 20s of SIGTERM\n%s", p.log.String())
 	}
 	if p.err != nil {
 		var ee *exec.ExitError
@@ -144,6 +135,25 @@ func (p *dispatcherProc) Stop() error {
 		return fmt.Errorf("the dispatcher: %w\n%s", p.err, p.log.String())
 	}
 	return nil
+}
+
+// terminate ends a child that has not ended yet (done closed when it has): SIGTERM, then
+// SIGKILL after grace. It reports whether it had to kill.
+func terminate(cmd *exec.Cmd, done <-chan struct{}, grace time.Duration) (killed bool) {
+	select {
+	case <-done:
+		return false
+	default:
+	}
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-done:
+		return false
+	case <-time.After(grace):
+		_ = cmd.Process.Kill()
+		<-done
+		return true
+	}
 }
 
 func freePort() (int, error) {

@@ -559,20 +559,7 @@ func (s *simChild) config() pacifica.Config {
 }
 
 // stop ends the simulator (SIGTERM, SIGKILL after 10 s).
-func (s *simChild) stop() {
-	select {
-	case <-s.done:
-		return
-	default:
-	}
-	_ = s.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-s.done:
-	case <-time.After(10 * time.Second):
-		_ = s.cmd.Process.Kill()
-		<-s.done
-	}
-}
+func (s *simChild) stop() { terminate(s.cmd, s.done, 10*time.Second) }
 
 // uploadSources uploads n sources (the sample's inputs and key/values, no models) and
 // returns their events as notifications delivers them: to a subscription of the

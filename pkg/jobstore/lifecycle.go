@@ -125,11 +125,7 @@ func (s *Store) Unstrand(ctx context.Context, after time.Duration) (int64, error
 // message, and stays in the outbox. A new job's confirm only deletes its row of
 // job_unconfirmed (it was recorded published).
 func (s *Store) MarkPublished(ctx context.Context, ps []Publication) error {
-	ids := make([]uuid.UUID, len(ps))
-	versions := make([]time.Time, len(ps))
-	for i, p := range ps {
-		ids[i], versions[i] = p.ID, p.Version
-	}
+	ids, versions := publicationColumns(ps)
 	_, err := s.pool.Exec(ctx, `WITH c AS (
 		DELETE FROM job_unconfirmed WHERE job_id = ANY($1::uuid[])
 	)
@@ -143,14 +139,20 @@ func (s *Store) MarkPublished(ctx context.Context, ps []Publication) error {
 	return nil
 }
 
-// Unpublished hands new jobs whose publish failed to the relay at once: their unconfirmed
-// mark goes, and they are no longer published (were they still at the version published).
-func (s *Store) Unpublished(ctx context.Context, ps []Publication) error {
+// publicationColumns are the ids and versions of ps, as two arrays for unnest.
+func publicationColumns(ps []Publication) ([]uuid.UUID, []time.Time) {
 	ids := make([]uuid.UUID, len(ps))
 	versions := make([]time.Time, len(ps))
 	for i, p := range ps {
 		ids[i], versions[i] = p.ID, p.Version
 	}
+	return ids, versions
+}
+
+// Unpublished hands new jobs whose publish failed to the relay at once: their unconfirmed
+// mark goes, and they are no longer published (were they still at the version published).
+func (s *Store) Unpublished(ctx context.Context, ps []Publication) error {
+	ids, versions := publicationColumns(ps)
 	_, err := s.pool.Exec(ctx, `WITH c AS (
 		DELETE FROM job_unconfirmed WHERE job_id = ANY($1::uuid[])
 	)
