@@ -165,12 +165,20 @@ func (s *Store) Unpublished(ctx context.Context, ps []Publication) error {
 	return nil
 }
 
+// claimSQL finds the job by its id alone, locked (t), and checks its state there: with the
+// state in the UPDATE's own condition, PostgreSQL may reach the row through the index on
+// (state, received_at, id), and when its statistics say that few jobs are queued (a store of
+// finished jobs, before autoanalyze notices a backlog) it walked every queued job's entry for
+// each claim. FOR UPDATE returns the row as it is once locked, so the checks see the latest
+// version and two claims of one job still make one winner.
 const claimSQL = `
-WITH c AS (
+WITH t AS MATERIALIZED (
+	SELECT id, state, next_attempt_at, cancel_requested FROM jobs WHERE id = $1 FOR UPDATE
+), c AS (
 	UPDATE jobs SET state = 'running', attempts = attempts + 1, started_at = now(), updated_at = now(),
 		lease_owner = $2, lease_expires_at = now() + make_interval(secs => $3), published = false
-	WHERE id = $1 AND state = 'queued' AND next_attempt_at <= now() AND NOT cancel_requested
-	RETURNING *
+	FROM t WHERE jobs.id = t.id AND t.state = 'queued' AND t.next_attempt_at <= now() AND NOT t.cancel_requested
+	RETURNING jobs.*
 ), a AS (
 	INSERT INTO job_attempts (job_id, n, owner) SELECT id, attempts, $2 FROM c
 )

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/pacifica/pacifica-dispatcher-go/pkg/testsupport"
 )
@@ -809,5 +810,50 @@ func TestListByRoutePrefix(t *testing.T) {
 				t.Errorf("prefix %q: %s missing", prefix, k)
 			}
 		}
+	}
+}
+
+// A claim reaches its job by the primary key even when the statistics say no job is queued
+// and thousands are: it once went through the index on (state, received_at, id) and walked
+// every queued job's entry, for each claim.
+func TestClaimUsesThePrimaryKeyWhateverTheStatistics(t *testing.T) {
+	t.Parallel()
+	s := open(t)
+	ctx := context.Background()
+	var items []Item
+	for i := range 300 {
+		id := fmt.Sprintf("done-%d", i)
+		items = append(items, Item{Event: NewEvent{Source: "src", ID: id, Type: "t", Body: []byte(`{}`), ContentType: "application/json",
+			ReceivedAt: time.Now()}, Jobs: []NewJob{{ID: JobID("src", id, "r"), Route: "r", State: Failed, Error: "x"}}})
+	}
+	if _, err := s.RecordMany(ctx, items); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.pool.Exec(ctx, `ANALYZE jobs`); err != nil { // statistics: no job queued
+		t.Fatal(err)
+	}
+	items = items[:0]
+	for i := range 3000 {
+		id := fmt.Sprintf("backlog-%d", i)
+		items = append(items, Item{Event: NewEvent{Source: "src", ID: id, Type: "t", Body: []byte(`{}`), ContentType: "application/json",
+			ReceivedAt: time.Now()}, Jobs: []NewJob{{ID: JobID("src", id, "r"), Route: "r", State: Queued}}})
+	}
+	if _, err := s.RecordMany(ctx, items); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := s.pool.Query(ctx, "EXPLAIN "+claimSQL, JobID("src", "backlog-7", "r"), "w", 60.0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan := strings.Join(lines, "\n")
+	if strings.Contains(plan, "jobs_state_received") || !strings.Contains(plan, "jobs_pkey") {
+		t.Errorf("the claim does not reach its job by the primary key:\n%s", plan)
+	}
+	if j, err := s.Claim(ctx, JobID("src", "backlog-7", "r"), "w", time.Minute); err != nil || j.State != Running {
+		t.Errorf("claim: %+v, %v", j.State, err)
 	}
 }
