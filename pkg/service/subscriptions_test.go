@@ -38,9 +38,17 @@ func TestWatchdogReenablesADisabledSubscription(t *testing.T) {
 	h.pgProxy.Cut()
 	h.mqProxy.Cut()
 	lost := s.upload(t, map[string]string{"loose_coupling": ""}, nil)
-	eventually(t, 10*time.Second, "the subscription disabled", func() bool {
-		for _, sub := range s.sim.Subscriptions() {
-			if sub.Name == "proxymod" && !sub.Active() {
+	// The failed delivery, which disabled the subscription: the disabled state itself may
+	// last only until the watchdog's next check (300 ms), too short to be seen reliably.
+	var proxymodSub string
+	for _, sub := range s.sim.Subscriptions() {
+		if sub.Name == "proxymod" {
+			proxymodSub = sub.UUID
+		}
+	}
+	eventually(t, 10*time.Second, "the delivery refused, disabling the subscription", func() bool {
+		for _, d := range s.sim.Deliveries() {
+			if d.Subscription == proxymodSub && d.Error != "" {
 				return true
 			}
 		}
