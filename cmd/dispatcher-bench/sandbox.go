@@ -18,7 +18,7 @@ import (
 type sandboxResult struct {
 	n                    int
 	plain, boxed, userns []time.Duration
-	describe             string
+	describe, unDescribe string
 }
 
 // measureSandbox runs /bin/true n times as the workers run a model, unconfined and in
@@ -44,6 +44,7 @@ func measureSandbox(ctx context.Context, tmp string, n int) (sandboxResult, erro
 		if err != nil {
 			return r, err
 		}
+		r.unDescribe = un.Describe()
 		boxes = append(boxes, un)
 	}
 	for i := range n {
@@ -87,7 +88,7 @@ func (r sandboxResult) rows(t *table) {
 	if len(r.userns) > 0 {
 		slices.Sort(r.userns)
 		t.add("child start-up, sandboxed, user namespace", cond, "", fmtLatency(r.userns, .50), fmtLatency(r.userns, .95),
-			fmtLatency(r.userns, .99), "bwrap started as uid 65534, as a worker that is not root (the image) runs it")
+			fmtLatency(r.userns, .99), "bwrap started as uid 65534, as a worker that is not root (the image) runs it; "+r.unDescribe)
 		t.add("sandbox cost per attempt, user namespace", "median - median unconfined",
 			fmtDuration(percentile(r.userns, .50)-percentile(r.plain, .50)), "", "", "", "goal: under 10 ms")
 	}

@@ -21,7 +21,9 @@
 // user of its own (UID+n, from 100000 by default) before it starts.
 //
 // Limits per attempt: CPU time, address space, file size and processes are resource limits
-// set inside the sandbox (prlimit, before the command starts); the disk used under the
+// that the dispatcher sets on the sandbox's first process (prlimit(2)) while bubblewrap
+// holds it, its namespaces and mounts made, before anything of the command runs (Start);
+// everything the command starts inherits them. The disk used under the
 // attempt's directory is measured while it runs, and the whole sandbox is killed when it
 // passes the quota. When the attempt ends, its PID namespace ends and everything in it
 // dies: no daemon outlives its job.
@@ -30,8 +32,11 @@ package sandbox
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -41,6 +46,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Modes of Config.Mode.
@@ -103,9 +110,9 @@ type Sandbox struct {
 	enabled    bool
 	reason     string // why it is not enabled
 	bwrap      string
-	prlimit    string
 	setpriv    string
-	privileged bool // root: no user namespace, setpriv to UID inside
+	prlimit    string // set only when the limits are set inside the sandbox (see setup)
+	privileged bool   // root: no user namespace, setpriv to UID inside
 	system     []string
 	hidden     []string
 
@@ -172,6 +179,7 @@ func New(ctx context.Context, cfg Config) (*Sandbox, error) {
 		s.reason = "SANDBOX=off"
 		return s, nil
 	case ModeBwrap, ModeAuto:
+		inherited.Do(closeInheritedOnExec)
 	default:
 		return nil, fmt.Errorf("sandbox: mode %q: want auto, bwrap or off", cfg.Mode)
 	}
@@ -193,10 +201,7 @@ func (s *Sandbox) setup(ctx context.Context) error {
 	if s.bwrap, err = exec.LookPath(s.cfg.Bwrap); err != nil {
 		return fmt.Errorf("%s not found: %w", s.cfg.Bwrap, err)
 	}
-	// prlimit and setpriv run inside the sandbox, so they must lie under /usr or /bin.
-	if s.prlimit, err = systemProgram("prlimit"); err != nil {
-		return err
-	}
+	// setpriv runs inside the sandbox, so it must lie under /usr or /bin.
 	s.privileged = os.Geteuid() == 0 && s.cfg.RunAs == nil
 	if s.privileged {
 		if s.setpriv, err = systemProgram("setpriv"); err != nil {
@@ -210,6 +215,22 @@ func (s *Sandbox) setup(ctx context.Context) error {
 	}
 	s.hidden = s.hiddenPaths()
 
+	err = s.probe(ctx)
+	if errors.Is(err, errLimitsRefused) {
+		// The kernel refuses the dispatcher prlimit(2) on the sandbox's process: a security
+		// module's policy, or a root without CAP_SYS_RESOURCE starting bwrap as another
+		// user. util-linux's prlimit sets the limits inside instead, at the cost of one
+		// more program started per run.
+		if s.prlimit, err = systemProgram("prlimit"); err != nil {
+			return err
+		}
+		err = s.probe(ctx)
+	}
+	return err
+}
+
+// probe runs a trivial sandbox: a shell that writes a file into its directory.
+func (s *Sandbox) probe(ctx context.Context) error {
 	dir, err := os.MkdirTemp("", "sandbox-probe-")
 	if err != nil {
 		return err
@@ -232,7 +253,14 @@ func (s *Sandbox) setup(ctx context.Context) error {
 	cmd.SysProcAttr = s.SysProcAttr()
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
-	if err := cmd.Run(); err != nil {
+	err = s.Start(cmd)
+	if errors.Is(err, errLimitsRefused) {
+		return err
+	}
+	if err == nil {
+		err = cmd.Wait()
+	}
+	if err != nil {
 		msg := strings.TrimSpace(stderr.String())
 		if msg == "" {
 			msg = err.Error()
@@ -243,6 +271,25 @@ func (s *Sandbox) setup(ctx context.Context) error {
 		return fmt.Errorf("a sandboxed shell could not write its directory (%v)", err)
 	}
 	return nil
+}
+
+// inherited marks the process's inherited descriptors close-on-exec, once.
+var inherited sync.Once
+
+// closeInheritedOnExec marks every descriptor above stderr close-on-exec. Go opens its own
+// so, but not those the dispatcher inherited from whatever started it (a supervisor's
+// pipe, a socket), and bwrap passes every open descriptor on to the sandboxed command.
+func closeInheritedOnExec() {
+	if unix.CloseRange(3, math.MaxUint32, unix.CLOSE_RANGE_CLOEXEC) == nil {
+		return
+	}
+	// Before Linux 5.11.
+	entries, _ := os.ReadDir("/proc/self/fd")
+	for _, e := range entries {
+		if fd, err := strconv.Atoi(e.Name()); err == nil && fd > 2 {
+			_, _ = unix.FcntlInt(uintptr(fd), unix.F_SETFD, unix.FD_CLOEXEC)
+		}
+	}
 }
 
 func systemProgram(name string) (string, error) {
@@ -272,9 +319,16 @@ func (s *Sandbox) Describe() string {
 		return "off: " + s.Reason()
 	}
 	if s.privileged {
-		return fmt.Sprintf("bubblewrap, each sandbox as a user of its own from uid %d", s.cfg.UID)
+		return fmt.Sprintf("bubblewrap, each sandbox as a user of its own from uid %d%s", s.cfg.UID, s.limitsBy())
 	}
-	return "bubblewrap, in a user namespace"
+	return "bubblewrap, in a user namespace" + s.limitsBy()
+}
+
+func (s *Sandbox) limitsBy() string {
+	if s.prlimit != "" {
+		return " (limits set inside by prlimit: the kernel refuses them from the dispatcher)"
+	}
+	return ""
 }
 
 // Limits returns the limits of every attempt.
@@ -354,19 +408,146 @@ func (s *Sandbox) SysProcAttr() *syscall.SysProcAttr {
 }
 
 // Command returns the program and arguments that run path with args in dir, sandboxed:
-// bwrap's namespaces, its mounts, then the program that drops to the sandbox user (as
-// root) and the one that sets the limits, which execs path.
+// bwrap's namespaces, its mounts, then (as root) the program that drops to the sandbox
+// user, which execs path. The command must be started with Start, which sets the limits.
 func (s *Sandbox) Command(sp Spec, path string, args []string, dir string) (string, []string, error) {
 	if !filepath.IsAbs(sp.Dir) || !filepath.IsAbs(dir) {
 		return "", nil, errors.New("sandbox: the attempt's directory and the working directory must be absolute")
 	}
 	a := s.namespaces(sp)
 	a = append(a, s.mounts(sp)...)
+	if s.prlimit == "" {
+		// Start's handshake: bwrap writes its child's PID to fd 3, and the child waits for
+		// a byte on fd 4 once the sandbox is made, before it starts anything.
+		a = append(a, "--info-fd", strconv.Itoa(infoFD), "--block-fd", strconv.Itoa(blockFD))
+	}
 	a = append(a, "--chdir", dir, "--")
 	a = append(a, s.launcher(sp)...)
-	a = append(a, "--", path)
+	a = append(a, path)
 	a = append(a, args...)
 	return s.bwrap, a, nil
+}
+
+// The descriptors of Start's handshake in bwrap: the first two of exec.Cmd.ExtraFiles.
+const (
+	infoFD  = 3
+	blockFD = 4
+)
+
+// handshakeTimeout bounds the wait for bwrap to say which process is its child.
+const handshakeTimeout = 30 * time.Second
+
+// Start starts cmd, a command line made by Command (with SysProcAttr), and sets the run's
+// resource limits on the sandbox's first process (prlimit(2)) while bwrap holds it: its
+// namespaces and mounts are made, nothing of the command has run, and everything it starts
+// inherits the limits. cmd must have no ExtraFiles. When Start fails after the process
+// started, it has killed and reaped it.
+//
+// Should the dispatcher die between the start and the limits, bwrap's child reads the end
+// of the handshake and goes on, but bwrap is killed with the dispatcher (Pdeathsig) and its
+// child with it (--die-with-parent): nothing runs on unlimited.
+func (s *Sandbox) Start(cmd *exec.Cmd) error {
+	if s.prlimit != "" {
+		return cmd.Start() // the command line sets them
+	}
+	if len(cmd.ExtraFiles) > 0 {
+		return errors.New("sandbox: Start needs a command without ExtraFiles")
+	}
+	infoR, infoW, err := os.Pipe()
+	if err != nil {
+		return fmt.Errorf("sandbox: %w", err)
+	}
+	defer infoR.Close()
+	blockR, blockW, err := os.Pipe()
+	if err != nil {
+		infoW.Close()
+		return fmt.Errorf("sandbox: %w", err)
+	}
+	defer blockW.Close()
+	cmd.ExtraFiles = []*os.File{infoW, blockR}
+	err = cmd.Start()
+	// The child has its copies; ours would keep the handshake from ever ending.
+	infoW.Close()
+	blockR.Close()
+	if err != nil {
+		return err
+	}
+	if err := s.setLimits(infoR); err != nil {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		return fmt.Errorf("sandbox: %w", err)
+	}
+	// bwrap's child may have failed and gone meanwhile (a mount it could not make): the
+	// write then finds no reader, and Wait reports bwrap's exit.
+	_, _ = blockW.Write([]byte{1})
+	return nil
+}
+
+// setLimits reads bwrap's child's PID from info and sets the limits on that process. A
+// bwrap that ended before saying it (it refused its options) is left to Wait to report,
+// as is a child that ended before its limits were set: neither runs anything.
+func (s *Sandbox) setLimits(info *os.File) error {
+	if err := info.SetReadDeadline(time.Now().Add(handshakeTimeout)); err != nil {
+		return err
+	}
+	var v struct {
+		ChildPID int `json:"child-pid"`
+	}
+	switch err := json.NewDecoder(io.LimitReader(info, 64<<10)).Decode(&v); {
+	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+		return nil
+	case err != nil:
+		return fmt.Errorf("reading bwrap's child's PID: %w", err)
+	case v.ChildPID <= 0:
+		return fmt.Errorf("bwrap named no child (child-pid %d)", v.ChildPID)
+	}
+	// The PID cannot have been reused: the child is bwrap's, which reaps it only once it
+	// has ended, and it waits for us.
+	for _, l := range s.rlimits() {
+		if err := unix.Prlimit(v.ChildPID, l.resource, &l.value, nil); err != nil {
+			if errors.Is(err, unix.ESRCH) {
+				return nil
+			}
+			if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES) {
+				err = fmt.Errorf("%w: %w", errLimitsRefused, err)
+			}
+			return fmt.Errorf("setting %s on the sandbox's process %d: %w", l.name, v.ChildPID, err)
+		}
+	}
+	return nil
+}
+
+// errLimitsRefused is the kernel refusing the dispatcher prlimit(2) on the sandbox.
+var errLimitsRefused = errors.New("limits refused")
+
+type rlimit struct {
+	name     string
+	option   string // util-linux prlimit's
+	resource int
+	value    unix.Rlimit
+}
+
+// rlimits are the resource limits of every run: no core files, and the configured limits.
+func (s *Sandbox) rlimits() []rlimit {
+	both := func(v uint64) unix.Rlimit { return unix.Rlimit{Cur: v, Max: v} }
+	out := []rlimit{{"RLIMIT_CORE", "core", unix.RLIMIT_CORE, both(0)}}
+	l := s.cfg.Limits
+	if l.CPUTime > 0 {
+		sec := uint64(max(int64(l.CPUTime.Round(time.Second).Seconds()), 1))
+		// SIGXCPU at the limit, SIGKILL for a process that ignores it.
+		out = append(out, rlimit{"RLIMIT_CPU", "cpu", unix.RLIMIT_CPU, unix.Rlimit{Cur: sec, Max: sec + 5}})
+	}
+	if l.Memory > 0 {
+		out = append(out, rlimit{"RLIMIT_AS", "as", unix.RLIMIT_AS, both(uint64(l.Memory))})
+	}
+	if l.Processes > 0 {
+		out = append(out, rlimit{"RLIMIT_NPROC", "nproc", unix.RLIMIT_NPROC, both(uint64(l.Processes))})
+	}
+	if l.FileSize > 0 {
+		out = append(out, rlimit{"RLIMIT_FSIZE", "fsize", unix.RLIMIT_FSIZE, both(uint64(l.FileSize))})
+	}
+	return out
 }
 
 // namespaces are bwrap's options for the namespaces and capabilities.
@@ -462,8 +643,9 @@ func (s *Sandbox) mounts(sp Spec) []string {
 	return a
 }
 
-// launcher is what runs in the sandbox before the command: setpriv to the sandbox user (as
-// root), then prlimit with the limits.
+// launcher is what runs in the sandbox before the command: as root, setpriv to the
+// sandbox user (bwrap's user namespace already is that user otherwise); then, only where
+// the kernel refuses Start's prlimit(2), util-linux's prlimit with the limits.
 func (s *Sandbox) launcher(sp Spec) []string {
 	var a []string
 	if s.privileged {
@@ -471,23 +653,18 @@ func (s *Sandbox) launcher(sp Spec) []string {
 		a = append(a, s.setpriv, "--reuid="+strconv.Itoa(uid), "--regid="+strconv.Itoa(gid),
 			"--clear-groups", "--inh-caps=-all", "--bounding-set=-all", "--")
 	}
-	a = append(a, s.prlimit, "--core=0")
-	l := s.cfg.Limits
-	if l.CPUTime > 0 {
-		sec := max(int64(l.CPUTime.Round(time.Second).Seconds()), 1)
-		// SIGXCPU at the limit, SIGKILL for a process that ignores it.
-		a = append(a, fmt.Sprintf("--cpu=%d:%d", sec, sec+5))
+	if s.prlimit == "" {
+		return a
 	}
-	if l.Memory > 0 {
-		a = append(a, fmt.Sprintf("--as=%d", l.Memory))
+	a = append(a, s.prlimit)
+	for _, l := range s.rlimits() {
+		v := strconv.FormatUint(l.value.Cur, 10)
+		if l.value.Max != l.value.Cur {
+			v += ":" + strconv.FormatUint(l.value.Max, 10)
+		}
+		a = append(a, "--"+l.option+"="+v)
 	}
-	if l.Processes > 0 {
-		a = append(a, fmt.Sprintf("--nproc=%d", l.Processes))
-	}
-	if l.FileSize > 0 {
-		a = append(a, fmt.Sprintf("--fsize=%d", l.FileSize))
-	}
-	return a
+	return append(a, "--")
 }
 
 // outermost sorts paths and keeps those not inside another of them.

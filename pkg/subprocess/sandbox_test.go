@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -287,6 +288,113 @@ func TestSandboxLimits(t *testing.T) {
 				}
 			})
 		})
+	}
+}
+
+// The limits the sandboxed command lives under, as its own /proc/self/limits says, and no
+// descriptor open in it but its own. As root the dispatcher sets the limits
+// on the sandbox's first process itself (prlimit(2)); where the kernel refuses it that (a
+// root without CAP_SYS_RESOURCE starting bwrap as another user), util-linux's prlimit sets
+// them inside, and Describe says so.
+func TestSandboxLimitsSeenInside(t *testing.T) {
+	for mode, runAs := range sandboxModes(t) {
+		t.Run(mode, func(t *testing.T) {
+			_, mine, _ := sandboxDirs(t)
+			sb := newSandbox(t, runAs, sandbox.Limits{CPUTime: 3 * time.Second, Memory: 256 << 20, Processes: 40,
+				FileSize: 2 << 20})
+			inside := strings.Contains(sb.Describe(), "prlimit")
+			t.Logf("%s: %s", mode, sb.Describe())
+			if runAs == nil && inside {
+				t.Errorf("as the dispatcher's own user the limits are set from outside, but: %s", sb.Describe())
+			}
+			_, stdout, stderr, err := runSandboxed(t, sb, mine, "cat /proc/self/limits; exec ls /proc/self/fd")
+			if err != nil {
+				t.Fatalf("%v: %s", err, stderr)
+			}
+			want := map[string][2]string{
+				"Max cpu time":       {"3", "8"},
+				"Max file size":      {"2097152", "2097152"},
+				"Max processes":      {"40", "40"},
+				"Max address space":  {"268435456", "268435456"},
+				"Max core file size": {"0", "0"},
+			}
+			seen := 0
+			var fds []string
+			for _, line := range strings.Split(stdout, "\n") {
+				for name, w := range want {
+					if rest, ok := strings.CutPrefix(line, name+" "); ok {
+						f := strings.Fields(rest)
+						if len(f) < 2 || f[0] != w[0] || f[1] != w[1] {
+							t.Errorf("%s: %q, want soft %s hard %s", name, strings.TrimSpace(rest), w[0], w[1])
+						}
+						seen++
+					}
+				}
+				if n, err := strconv.Atoi(strings.TrimSpace(line)); err == nil {
+					fds = append(fds, strconv.Itoa(n))
+				}
+			}
+			if seen != len(want) {
+				t.Errorf("%d of the %d limits found in:\n%s", seen, len(want), stdout)
+			}
+			// Only ls's own: 0, 1, 2 and the directory it reads (3). Neither the handshake's
+			// pipes nor what the test's process inherited from whatever started it.
+			if strings.Join(fds, " ") != "0 1 2 3" {
+				t.Errorf("descriptors open in the sandbox: %v, want 0 1 2 3", fds)
+			}
+		})
+	}
+}
+
+// The container image's way, for real: this test's own binary run again as a user that is
+// not root (as the image's worker is), where bwrap makes a user namespace as that user and
+// the dispatcher sets the limits itself. As root the "unprivileged-user" mode above starts
+// only bwrap as that user, and the kernel may refuse a root without CAP_SYS_RESOURCE the
+// limits on another user's process (then prlimit sets them inside).
+func TestSandboxLimitsAsANonRootDispatcher(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("runs the test binary as another user: needs root (this run is that user's already)")
+	}
+	t.Parallel()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A copy that user may run, in a directory it may enter (go test's is private).
+	dir := t.TempDir()
+	for _, d := range []string{dir, filepath.Dir(dir)} {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	body, err := os.ReadFile(exe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, "subprocess.test")
+	if err := os.WriteFile(bin, body, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	tmp := filepath.Join(dir, "tmp") // that user's
+	if err := os.Mkdir(tmp, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(tmp, 65534, 65534); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "-test.run", "^TestSandboxLimitsSeenInside$|^TestSandboxLimits$", "-test.v", "-test.count=1")
+	cmd.Dir = tmp
+	cmd.Env = []string{"PATH=/usr/bin:/bin", "TMPDIR=" + tmp, "HOME=" + tmp}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("the tests as uid 65534: %v\n%s", err, out)
+	}
+	for _, want := range []string{"--- PASS: TestSandboxLimitsSeenInside/own-user", "--- PASS: TestSandboxLimits/own-user/processes",
+		"own-user: bubblewrap, in a user namespace\n"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("the run as uid 65534 lacks %q:\n%s", want, out)
+		}
 	}
 }
 

@@ -132,7 +132,11 @@ func Run(ctx context.Context, c Cmd) (Result, error) {
 		cmd.SysProcAttr = c.Sandbox.SysProcAttr()
 	}
 	start := time.Now()
-	err = cmd.Start()
+	if sandboxed {
+		err = c.Sandbox.Start(cmd) // with the run's limits
+	} else {
+		err = cmd.Start()
+	}
 	stdout.started()
 	stderr.started()
 	if err != nil {
