@@ -434,6 +434,10 @@ const (
 	blockFD = 4
 )
 
+// limitsSet, when a test sets it, runs in Start once the limits are set and before the
+// sandbox is let go.
+var limitsSet func()
+
 // handshakeTimeout bounds the wait for bwrap to say which process is its child.
 const handshakeTimeout = 30 * time.Second
 
@@ -458,11 +462,14 @@ func (s *Sandbox) Start(cmd *exec.Cmd) error {
 		return fmt.Errorf("sandbox: %w", err)
 	}
 	defer infoR.Close()
-	blockR, blockW, err := os.Pipe()
-	if err != nil {
+	// A blocking pipe: bwrap's read of --block-fd must wait for the byte, and a read end
+	// left non-blocking (as os.Pipe makes them) would return at once.
+	var p [2]int
+	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
 		infoW.Close()
 		return fmt.Errorf("sandbox: %w", err)
 	}
+	blockR, blockW := os.NewFile(uintptr(p[0]), "block-r"), os.NewFile(uintptr(p[1]), "block-w")
 	defer blockW.Close()
 	cmd.ExtraFiles = []*os.File{infoW, blockR}
 	err = cmd.Start()
@@ -477,6 +484,9 @@ func (s *Sandbox) Start(cmd *exec.Cmd) error {
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
 		return fmt.Errorf("sandbox: %w", err)
+	}
+	if limitsSet != nil {
+		limitsSet()
 	}
 	// bwrap's child may have failed and gone meanwhile (a mount it could not make): the
 	// write then finds no reader, and Wait reports bwrap's exit.

@@ -129,3 +129,53 @@ func TestLauncherWithLimitsInside(t *testing.T) {
 		t.Errorf("command line with the limits set by Start: %s", line)
 	}
 }
+
+// Nothing of the command runs before Start has set the limits and lets bwrap's child go:
+// held there, the command has not written its file; let go, it has.
+func TestStartHoldsTheCommandUntilTheLimitsAreSet(t *testing.T) {
+	s := newBwrap(t)
+	if s.prlimit != "" {
+		t.Skipf("limits set inside here (%s): no handshake", s.Describe())
+	}
+	dir := t.TempDir()
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	user, release, err := s.AcquireUser()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	sp := Spec{Dir: dir, User: user}
+	if err := s.Prepare(sp); err != nil {
+		t.Fatal(err)
+	}
+	marker := dir + "/ran"
+	prog, args, err := s.Command(sp, "/bin/sh", []string{"-c", "echo yes > " + marker}, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	held := false
+	limitsSet = func() {
+		time.Sleep(300 * time.Millisecond) // ample for a command let go too early
+		_, err := os.Stat(marker)
+		held = os.IsNotExist(err)
+	}
+	defer func() { limitsSet = nil }()
+	cmd := exec.Command(prog, args...)
+	cmd.SysProcAttr = s.SysProcAttr()
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := s.Start(cmd); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("%v: %s", err, stderr.String())
+	}
+	if !held {
+		t.Error("the command ran before Start let bwrap's child go")
+	}
+	if b, err := os.ReadFile(marker); err != nil || string(b) != "yes\n" {
+		t.Errorf("the command did not run once let go: %q, %v", b, err)
+	}
+}
