@@ -449,7 +449,8 @@ const handshakeTimeout = 30 * time.Second
 //
 // Should the dispatcher die between the start and the limits, bwrap's child reads the end
 // of the handshake and goes on, but bwrap is killed with the dispatcher (Pdeathsig) and its
-// child with it (--die-with-parent): nothing runs on unlimited.
+// child with it (--die-with-parent): the command may start, inside its namespaces, only in
+// the moment before those kills arrive.
 func (s *Sandbox) Start(cmd *exec.Cmd) error {
 	if s.prlimit != "" {
 		return cmd.Start() // the command line sets them

@@ -292,10 +292,10 @@ func TestSandboxLimits(t *testing.T) {
 }
 
 // The limits the sandboxed command lives under, as its own /proc/self/limits says, and no
-// descriptor open in it but its own. As root the dispatcher sets the limits
-// on the sandbox's first process itself (prlimit(2)); where the kernel refuses it that (a
-// root without CAP_SYS_RESOURCE starting bwrap as another user), util-linux's prlimit sets
-// them inside, and Describe says so.
+// descriptor open in it but its own. The dispatcher sets the limits on the sandbox's first
+// process itself (prlimit(2)); where the kernel refuses it that (as for a root without
+// CAP_SYS_RESOURCE starting bwrap as another user), util-linux's prlimit sets them inside,
+// and Describe says so.
 func TestSandboxLimitsSeenInside(t *testing.T) {
 	for mode, runAs := range sandboxModes(t) {
 		t.Run(mode, func(t *testing.T) {
@@ -330,8 +330,8 @@ func TestSandboxLimitsSeenInside(t *testing.T) {
 						seen++
 					}
 				}
-				if n, err := strconv.Atoi(strings.TrimSpace(line)); err == nil {
-					fds = append(fds, strconv.Itoa(n))
+				if fd := strings.TrimSpace(line); fd != "" && strings.Trim(fd, "0123456789") == "" {
+					fds = append(fds, fd)
 				}
 			}
 			if seen != len(want) {
